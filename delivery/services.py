@@ -1,0 +1,245 @@
+"""The delivery log's business rules: creating postbacks, delivering them, retrying them.
+
+Signals, tasks, admin actions and API views call these functions and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from customers.events import order_event_data
+from customers.models import Order
+from templates_app.rendering import RenderedMessage, render_template
+from triggers.models import Trigger
+from triggers.selectors import active_triggers_for
+
+from . import envelopes
+from .models import DeliveryAttempt, Postback, WorkspaceSettings
+from .policy import retry_delay
+from .transports import TransportResult, send_email, send_webhook
+
+logger = logging.getLogger(__name__)
+
+DUE_STATUSES = (Postback.Status.PENDING, Postback.Status.RETRYING)
+
+
+def create_postbacks(order: Order, event: str) -> list[Postback]:
+    """One postback per active trigger of the order's customer for ``event``.
+
+    Runs inside the transaction that changed the order; the postbacks are queued only once
+    it commits, so a rolled-back change sends nothing.
+    """
+    triggers = list(active_triggers_for(order.customer_id, event))
+    if not triggers:
+        return []
+    data = order_event_data(order, event)
+    now = timezone.now()
+    postbacks = Postback.objects.bulk_create(
+        Postback(
+            trigger=trigger,
+            order=order,
+            order_reference=order.reference_id,
+            event=event,
+            event_data=data,
+            next_attempt_at=now,
+        )
+        for trigger in triggers
+    )
+    transaction.on_commit(partial(enqueue, [postback.pk for postback in postbacks]))
+    return postbacks
+
+
+def enqueue(postback_ids: Iterable[int], *, countdown: float | None = None, manual: bool = False):
+    """Publish a delivery task for each postback.
+
+    A broker that cannot be reached is logged, not raised: the postbacks are in the database
+    and the periodic sweep queues them once the broker is back.
+    """
+    from .tasks import deliver_postback
+
+    queued = []
+    for postback_id in postback_ids:
+        try:
+            deliver_postback.apply_async((postback_id,), {"manual": manual}, countdown=countdown)
+        except Exception:
+            logger.warning("Could not queue postback %s; the sweep will retry", postback_id)
+            break
+        queued.append(postback_id)
+    if queued:
+        Postback.objects.filter(pk__in=queued).update(enqueued_at=timezone.now())
+
+
+def resend(postback_ids: Iterable[int]) -> None:
+    """Staff asked for one more attempt now, whatever the postbacks' status and schedule."""
+    enqueue(postback_ids, manual=True)
+
+
+def sweep_due_postbacks(limit: int = 1000) -> int:
+    """Queue postbacks that are due but have no live queue message; returns how many."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.POSTBACKS_REQUEUE_AFTER)
+    due_ids = list(
+        Postback.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    enqueue(due_ids)
+    return len(due_ids)
+
+
+def _claim(postback_id: int, *, manual: bool) -> Postback | None:
+    """Take the postback for this worker, or None if it is not due or another worker has it.
+
+    A single conditional UPDATE is the claim: databases apply it atomically, so of two workers
+    racing for the same postback exactly one sees its row updated.
+    """
+    now = timezone.now()
+    claimable = Postback.objects.filter(pk=postback_id).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    if not manual:
+        claimable = claimable.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+    lease = now + timedelta(seconds=settings.POSTBACKS_CLAIM_TIMEOUT)
+    if not claimable.update(claimed_until=lease):
+        return None
+    return Postback.objects.select_related("trigger__template", "trigger__customer").get(
+        pk=postback_id
+    )
+
+
+def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None:
+    """Make one delivery attempt for a postback and record it.
+
+    Returns None when there was nothing to do: not due, delivered already, claimed by another
+    worker, or skipped because its trigger was deactivated.
+    """
+    postback = _claim(postback_id, manual=manual)
+    if postback is None:
+        return None
+    trigger = postback.trigger
+    if not manual and not trigger.is_active:
+        postback.status = Postback.Status.SKIPPED
+        postback.next_attempt_at = postback.claimed_until = None
+        postback.last_error = "The trigger was deactivated before this postback was sent."
+        postback.save(update_fields=["status", "next_attempt_at", "claimed_until", "last_error"])
+        return None
+
+    started_at = timezone.now()
+    attempt = DeliveryAttempt(
+        postback=postback,
+        number=postback.attempt_count + 1,
+        kind=DeliveryAttempt.Kind.MANUAL if manual else DeliveryAttempt.Kind.SCHEDULED,
+        started_at=started_at,
+    )
+    message = _rendered_message(postback)
+    if isinstance(message, str):
+        result = TransportResult(delivered=False, temporary=False, error=message)
+        attempt.destination = trigger.url or trigger.email_recipients
+    elif trigger.delivery_method == Trigger.DeliveryMethod.WEBHOOK:
+        request = envelopes.webhook_request(postback, message)
+        attempt.destination, attempt.request_method = request.url, request.method
+        attempt.request_headers = request.headers
+        attempt.request_body = message.body
+        result = send_webhook(request)
+    else:
+        workspace = WorkspaceSettings.load()
+        email = envelopes.email_request(postback, message, workspace)
+        attempt.destination = ", ".join(email.to)
+        attempt.request_headers = {"From": email.from_email, "Subject": email.subject}
+        attempt.request_body = email.body
+        result = send_email(email, envelopes.email_connection(workspace))
+    _record(postback, attempt, result, manual=manual)
+    return attempt
+
+
+def _rendered_message(postback: Postback) -> RenderedMessage | str:
+    """The message this postback sends, rendered once and then reused by every retry.
+
+    Returns the render errors as text when the template cannot produce it.
+    """
+    if postback.rendered_at is None:
+        trigger = postback.trigger
+        result = render_template(
+            trigger.template, postback.event_data, customer_id=trigger.customer_id
+        )
+        if not result.ok:
+            return f"The template could not be rendered: {result.error_text()}"
+        rendered = result.message
+        postback.content_type, postback.body = rendered.content_type, rendered.body
+        postback.subject, postback.html_body = rendered.subject, rendered.html_body
+        postback.rendered_at = timezone.now()
+    return RenderedMessage(
+        content_type=postback.content_type,
+        body=postback.body,
+        subject=postback.subject,
+        html_body=postback.html_body,
+    )
+
+
+def _record(
+    postback: Postback, attempt: DeliveryAttempt, result: TransportResult, *, manual: bool
+) -> None:
+    """Store the attempt and move the postback to its next state, in one transaction."""
+    now = timezone.now()
+    attempt.duration_ms = result.duration_ms
+    attempt.response_status = result.status
+    attempt.response_headers = result.headers
+    attempt.response_body = result.body
+    attempt.response_truncated = result.truncated
+    attempt.error = result.error
+
+    delay = None
+    if result.delivered:
+        attempt.outcome = DeliveryAttempt.Outcome.SUCCESS
+        postback.status = Postback.Status.DELIVERED
+        postback.delivered_at = now
+        postback.next_attempt_at = None
+        postback.last_error = ""
+    else:
+        postback.last_error = result.error
+        if manual:
+            # A manual resend is one attempt: a postback still on its schedule keeps it, and
+            # one delivered before stays delivered.
+            attempt.outcome = DeliveryAttempt.Outcome.PERMANENT
+            if postback.status not in (Postback.Status.RETRYING, Postback.Status.DELIVERED):
+                postback.status = Postback.Status.FAILED
+        else:
+            if result.temporary and postback.trigger.retry_on_failure:
+                delay = retry_delay(_scheduled_attempts(postback) + 1)
+            if delay is None:
+                attempt.outcome = DeliveryAttempt.Outcome.PERMANENT
+                postback.status = Postback.Status.FAILED
+                postback.next_attempt_at = None
+            else:
+                attempt.outcome = DeliveryAttempt.Outcome.RETRYABLE
+                postback.status = Postback.Status.RETRYING
+                postback.next_attempt_at = now + timedelta(seconds=delay)
+
+    postback.attempt_count = attempt.number
+    postback.claimed_until = None
+    with transaction.atomic():
+        attempt.save()
+        postback.save()
+        if delay is not None and delay <= settings.POSTBACKS_QUEUE_DELAY_LIMIT:
+            transaction.on_commit(partial(enqueue, [postback.pk], countdown=delay))
+    logger.info(
+        "postback %s attempt %s: %s%s",
+        postback.pk,
+        attempt.number,
+        attempt.get_outcome_display(),
+        f" ({result.error})" if result.error else "",
+    )
+
+
+def _scheduled_attempts(postback: Postback) -> int:
+    return postback.attempts.filter(kind=DeliveryAttempt.Kind.SCHEDULED).count()

@@ -1,0 +1,202 @@
+"""How postbacks travel: HTTP for webhooks, SMTP for email.
+
+Transports know nothing of templates, triggers or the delivery log. They take a ready request,
+send it once, and report what happened in a ``TransportResult``, including whether a failure
+is temporary by the rules of their protocol (HTTP 5xx, SMTP 4xx) and so worth retrying.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+
+# HTTP statuses worth retrying besides 5xx: the receiver says "not now", not "never".
+RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    from_email: str
+    to: list[str]
+    subject: str
+    body: str
+    html_body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TransportResult:
+    delivered: bool
+    temporary: bool = False
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    truncated: bool = False
+    error: str = ""
+    duration_ms: int = 0
+
+
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    """One pooled keep-alive session per worker thread."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+        session.trust_env = False  # no proxies or netrc from the worker's environment
+    return session
+
+
+def _read_limited(response: requests.Response, limit: int) -> tuple[str, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=8192):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    raw = b"".join(chunks)
+    text = raw[:limit].decode(response.encoding or "utf-8", errors="replace")
+    return text, size > limit
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def send_webhook(request: WebhookRequest) -> TransportResult:
+    """Send ``request`` once. Redirects are not followed: a receiver must answer itself."""
+    started = time.monotonic()
+    try:
+        with _session().request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.body,
+            timeout=(settings.POSTBACKS_HTTP_CONNECT_TIMEOUT, settings.POSTBACKS_HTTP_TIMEOUT),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            body, truncated = _read_limited(response, settings.POSTBACKS_RESPONSE_BODY_LIMIT)
+            status = response.status_code
+            return TransportResult(
+                delivered=200 <= status < 300,
+                temporary=status >= 500 or status in RETRYABLE_HTTP_STATUSES,
+                status=status,
+                headers=dict(response.headers),
+                body=body,
+                truncated=truncated,
+                error="" if 200 <= status < 300 else _http_status_error(status),
+                duration_ms=_elapsed_ms(started),
+            )
+    except requests.RequestException as error:
+        return TransportResult(
+            delivered=False,
+            temporary=True,
+            error=_network_error(error),
+            duration_ms=_elapsed_ms(started),
+        )
+
+
+def _http_status_error(status: int) -> str:
+    if 300 <= status < 400:
+        return f"The receiver answered {status} (a redirect); redirects are not followed."
+    return f"The receiver answered HTTP {status}."
+
+
+def _network_error(error: requests.RequestException) -> str:
+    """Words a PSP's staff understand for what went wrong on the network."""
+    text = str(error)
+    if isinstance(error, requests.ConnectTimeout):
+        return "Timed out connecting to the receiver."
+    if isinstance(error, requests.Timeout):
+        return "The receiver did not answer in time (timeout)."
+    if isinstance(error, requests.exceptions.SSLError):
+        return f"TLS error talking to the receiver: {text}"
+    if isinstance(error, requests.ConnectionError):
+        if "Name or service not known" in text or "getaddrinfo" in text or "NameResolution" in text:
+            return "The receiver's host name could not be found (DNS)."
+        if "Connection refused" in text:
+            return "The receiver refused the connection (nothing listening at that address)."
+        return f"Could not connect to the receiver: {text}"
+    return f"Request failed: {text}"
+
+
+def send_email(request: EmailRequest, connection: BaseEmailBackend) -> TransportResult:
+    """Send one email through ``connection``; SMTP 4xx replies are temporary, 5xx are not."""
+    started = time.monotonic()
+    message = EmailMultiAlternatives(
+        subject=request.subject,
+        body=request.body,
+        from_email=request.from_email,
+        to=request.to,
+        headers=request.headers,
+        connection=connection,
+    )
+    if request.html_body:
+        message.attach_alternative(request.html_body, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as error:
+        code, reply = next(iter(error.recipients.values()))
+        return _smtp_failure(started, code, reply, "The server refused the recipient")
+    except smtplib.SMTPResponseException as error:
+        return _smtp_failure(started, error.smtp_code, error.smtp_error, _smtp_stage(error))
+    except (smtplib.SMTPException, OSError) as error:
+        return TransportResult(
+            delivered=False,
+            temporary=True,
+            error=_smtp_network_error(error),
+            duration_ms=_elapsed_ms(started),
+        )
+    return TransportResult(delivered=True, status=250, duration_ms=_elapsed_ms(started))
+
+
+def _smtp_stage(error: smtplib.SMTPResponseException) -> str:
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return "The server rejected the user name or password"
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return "The server refused the sender address"
+    return "The server refused the message"
+
+
+def _smtp_failure(started: float, code: int, reply: bytes | str, what: str) -> TransportResult:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    return TransportResult(
+        delivered=False,
+        temporary=400 <= code < 500,
+        status=code,
+        body=text,
+        error=f"{what}: {code} {text}",
+        duration_ms=_elapsed_ms(started),
+    )
+
+
+def _smtp_network_error(error: BaseException) -> str:
+    if isinstance(error, socket.gaierror):
+        return "The mail server's host name could not be found."
+    if isinstance(error, ConnectionRefusedError):
+        return "The mail server refused the connection (nothing listening at that port)."
+    if isinstance(error, TimeoutError | socket.timeout):
+        return "The mail server did not answer in time (timeout)."
+    if isinstance(error, ssl.SSLError):
+        return f"The TLS handshake with the mail server failed: {error}"
+    return f"Could not talk to the mail server: {error}"
