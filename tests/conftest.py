@@ -1,0 +1,72 @@
+"""Fixtures that run the real parts: a Celery worker, a webhook receiver on loopback.
+
+The broker is whatever the settings say (Redis in CI, kombu's filesystem transport on the
+embedded default); the filesystem broker gets a folder of its own, so a running ``serve``
+and the tests never take each other's messages.
+"""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
+
+from delivery.receiver import WebhookReceiver
+from postbacks_site.celery import app as celery_app
+
+
+def _filesystem_broker() -> bool:
+    return celery_app.conf.broker_url.startswith("filesystem://")
+
+
+def _purge_queue() -> None:
+    # Messages left by an interrupted run, or by a test's retries, name postbacks that belong
+    # to another test's database rows.
+    celery_app.control.purge()
+
+
+@pytest.fixture(scope="session")
+def celery_broker(tmp_path_factory):
+    if _filesystem_broker():
+        folder = tmp_path_factory.mktemp("broker")
+        for name in ("queue", "control"):
+            (folder / name).mkdir()
+        celery_app.conf.broker_transport_options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "polling_interval": 0.05,
+        }
+    _purge_queue()
+    return celery_app
+
+
+def _close_worker_connections(**kwargs) -> None:
+    # The worker's threads must not keep connections open, or the test database cannot be
+    # flushed and dropped at the end.
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, celery_broker):
+    """A real Celery worker (two threads) consuming from the configured broker."""
+    task_postrun.connect(_close_worker_connections, weak=False)
+    try:
+        with start_worker(
+            celery_broker,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            shutdown_timeout=30,
+            loglevel="WARNING",
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_worker_connections)
+        _purge_queue()
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on 127.0.0.1 that records what it receives."""
+    with WebhookReceiver() as webhook_receiver:
+        yield webhook_receiver

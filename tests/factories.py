@@ -1,0 +1,62 @@
+"""Small builders for the objects tests need, with sensible defaults."""
+
+from itertools import count
+
+from customers.events import Event, OrderStatus
+from customers.models import Customer, Order
+from templates_app.models import Template
+from triggers.models import Trigger
+
+_numbers = count(1)
+
+SHIPPED_TEMPLATE = (
+    '{"event": "{{ event }}", "orderReferenceId": "{{ orderReferenceId }}", '
+    '"status": "{{ fulfillmentStatus }}", "tracking": ['
+    "{% for item in items %}{% for f in item.fulfillments %}"
+    '"{{ f.trackingCode }}"{{ "," if not loop.last }}'
+    "{% endfor %}{% endfor %}]}"
+)
+
+ORDER_DATA = {
+    "items": [
+        {
+            "referenceId": "poster-a2",
+            "quantity": 1,
+            "fulfillments": [
+                {
+                    "trackingCode": "TRACK-1",
+                    "trackingUrl": "https://tracking.example.com/TRACK-1",
+                    "carrierName": "UPS",
+                    "carrierUid": "ups_standard",
+                }
+            ],
+        }
+    ]
+}
+
+
+def make_customer(**fields) -> Customer:
+    number = next(_numbers)
+    fields.setdefault("name", f"Customer {number}")
+    fields.setdefault("reference_id", f"customer-{number}")
+    return Customer.objects.create(**fields)
+
+
+def make_template(**fields) -> Template:
+    fields.setdefault("name", f"Template {next(_numbers)}")
+    fields.setdefault("body", SHIPPED_TEMPLATE)
+    return Template.objects.create(**fields)
+
+
+def make_trigger(customer: Customer, url: str = "", **fields) -> Trigger:
+    fields.setdefault("name", f"Trigger {next(_numbers)}")
+    fields.setdefault("event", Event.ORDER_SHIPPED)
+    if "template" not in fields:
+        fields["template"] = make_template()
+    return Trigger.objects.create(customer=customer, url=url, **fields)
+
+
+def make_order(customer: Customer, status: str = OrderStatus.PRODUCED, **fields) -> Order:
+    fields.setdefault("reference_id", f"ORDER-{next(_numbers)}")
+    fields.setdefault("data", ORDER_DATA)
+    return Order.objects.create(customer=customer, status=status, **fields)
