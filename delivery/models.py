@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 
 from customers.events import Event
+from postbacks_site.encryption import EncryptedTextField
 
 
 class Postback(models.Model):
@@ -131,7 +132,7 @@ class WorkspaceSettings(models.Model):
     )
     smtp_port = models.PositiveIntegerField("SMTP port", default=587)
     smtp_username = models.CharField("SMTP user name", max_length=255, blank=True)
-    smtp_password = models.CharField("SMTP password", max_length=255, blank=True)
+    smtp_password = EncryptedTextField("SMTP password", blank=True)
     smtp_security = models.CharField(
         "security", max_length=10, choices=Security.choices, default=Security.STARTTLS
     )

@@ -180,6 +180,9 @@ POSTBACKS_QUEUE_DELAY_LIMIT = float(os.environ.get("POSTBACKS_QUEUE_DELAY_LIMIT"
 # A postback queued this long ago and still due is queued again (its message was lost).
 POSTBACKS_REQUEUE_AFTER = float(os.environ.get("POSTBACKS_REQUEUE_AFTER", "600"))
 
+# Fernet keys for secrets at rest, comma-separated, newest first (see postbacks_site.encryption).
+POSTBACKS_ENCRYPTION_KEYS = env_list("POSTBACKS_ENCRYPTION_KEYS")
+
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
