@@ -90,6 +90,9 @@ class DeliveryAttempt(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
 
     destination = models.CharField(max_length=2000, help_text="URL, or email recipients.")
+    remote_address = models.CharField(
+        max_length=64, blank=True, help_text="The IP address the request was actually sent to."
+    )
     request_method = models.CharField(max_length=10, blank=True)
     request_headers = models.JSONField(default=dict, blank=True)
     request_body = models.TextField(blank=True)
@@ -101,6 +104,9 @@ class DeliveryAttempt(models.Model):
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    bodies_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention task dropped the bodies."
+    )
 
     class Meta:
         ordering = ["postback", "number"]

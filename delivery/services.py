@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -18,10 +18,13 @@ from django.utils import timezone
 from customers.events import order_event_data
 from customers.models import Order
 from templates_app.rendering import RenderedMessage, render_template
+from triggers import services as trigger_services
 from triggers.models import Trigger
-from triggers.selectors import active_triggers_for
+from triggers.selectors import is_live, triggers_for_event
+from triggers.services import HealthChange
 
 from . import envelopes
+from .alerts import alert_health_change
 from .models import DeliveryAttempt, Postback, WorkspaceSettings
 from .policy import retry_delay
 from .transports import TransportResult, send_email, send_webhook
@@ -29,15 +32,18 @@ from .transports import TransportResult, send_email, send_webhook
 logger = logging.getLogger(__name__)
 
 DUE_STATUSES = (Postback.Status.PENDING, Postback.Status.RETRYING)
+# Settled postbacks no longer hold up later ones of the same order under ordered delivery.
+SETTLED_STATUSES = (Postback.Status.DELIVERED, Postback.Status.FAILED, Postback.Status.SKIPPED)
 
 
 def create_postbacks(order: Order, event: str) -> list[Postback]:
-    """One postback per active trigger of the order's customer for ``event``.
+    """One postback per trigger of the order's customer for ``event``.
 
     Runs inside the transaction that changed the order; the postbacks are queued only once
-    it commits, so a rolled-back change sends nothing.
+    it commits, so a rolled-back change sends nothing. A trigger that is inactive gets its
+    postback too, kept as skipped, so staff can send it once the trigger is fixed.
     """
-    triggers = list(active_triggers_for(order.customer_id, event))
+    triggers = list(triggers_for_event(order.customer_id, event))
     if not triggers:
         return []
     data = order_event_data(order, event)
@@ -49,11 +55,20 @@ def create_postbacks(order: Order, event: str) -> list[Postback]:
             order_reference=order.reference_id,
             event=event,
             event_data=data,
-            next_attempt_at=now,
+            **(
+                {"next_attempt_at": now}
+                if is_live(trigger)
+                else {
+                    "status": Postback.Status.SKIPPED,
+                    "last_error": "The trigger was inactive when the event happened.",
+                }
+            ),
         )
         for trigger in triggers
     )
-    transaction.on_commit(partial(enqueue, [postback.pk for postback in postbacks]))
+    due = [postback.pk for postback in postbacks if postback.status == Postback.Status.PENDING]
+    if due:
+        transaction.on_commit(partial(enqueue, due))
     return postbacks
 
 
@@ -97,11 +112,21 @@ def sweep_due_postbacks(limit: int = 1000) -> int:
     return len(due_ids)
 
 
+def remove_old_bodies() -> int:
+    """Drop request and response bodies older than the retention; keep the metadata."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=settings.POSTBACKS_BODY_RETENTION_DAYS)
+    return DeliveryAttempt.objects.filter(
+        started_at__lt=cutoff, bodies_removed_at__isnull=True
+    ).update(request_body="", response_body="", bodies_removed_at=now)
+
+
 def _claim(postback_id: int, *, manual: bool) -> Postback | None:
     """Take the postback for this worker, or None if it is not due or another worker has it.
 
     A single conditional UPDATE is the claim: databases apply it atomically, so of two workers
-    racing for the same postback exactly one sees its row updated.
+    racing for the same postback exactly one sees its row updated. A claim lapses after
+    ``POSTBACKS_CLAIM_TIMEOUT`` so a postback held by a worker that died is picked up again.
     """
     now = timezone.now()
     claimable = Postback.objects.filter(pk=postback_id).filter(
@@ -117,38 +142,90 @@ def _claim(postback_id: int, *, manual: bool) -> Postback | None:
     )
 
 
+def _release(postback: Postback, **changes: object) -> None:
+    changes["claimed_until"] = None
+    Postback.objects.filter(pk=postback.pk).update(**changes)
+
+
+def _blocking_postback(postback: Postback) -> Postback | None:
+    """Under ordered delivery, the earliest unsettled postback that must go before this one."""
+    if not postback.trigger.ordered_delivery or postback.order_id is None:
+        return None
+    return (
+        Postback.objects.filter(
+            trigger_id=postback.trigger_id, order_id=postback.order_id, pk__lt=postback.pk
+        )
+        .exclude(status__in=SETTLED_STATUSES)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _release_next_in_line(postback: Postback) -> None:
+    """Under ordered delivery, let the next postback of the same order go now."""
+    if not postback.trigger.ordered_delivery or postback.order_id is None:
+        return
+    following = (
+        Postback.objects.filter(
+            trigger_id=postback.trigger_id,
+            order_id=postback.order_id,
+            pk__gt=postback.pk,
+            status__in=DUE_STATUSES,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        Postback.objects.filter(pk=following).update(next_attempt_at=timezone.now())
+        transaction.on_commit(partial(enqueue, [following]))
+
+
 def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None:
     """Make one delivery attempt for a postback and record it.
 
-    Returns None when there was nothing to do: not due, delivered already, claimed by another
-    worker, or skipped because its trigger was deactivated.
+    Returns None when no attempt was made: not due, delivered already, claimed by another
+    worker, waiting for an earlier postback of its order, or skipped because its trigger
+    was deactivated.
     """
     postback = _claim(postback_id, manual=manual)
     if postback is None:
         return None
     trigger = postback.trigger
-    if not manual and not trigger.is_active:
-        postback.status = Postback.Status.SKIPPED
-        postback.next_attempt_at = postback.claimed_until = None
-        postback.last_error = "The trigger was deactivated before this postback was sent."
-        postback.save(update_fields=["status", "next_attempt_at", "claimed_until", "last_error"])
+    if not manual and not is_live(trigger):
+        _release(
+            postback,
+            status=Postback.Status.SKIPPED,
+            next_attempt_at=None,
+            last_error="The trigger was deactivated before this postback was sent.",
+        )
+        with transaction.atomic():
+            _release_next_in_line(postback)
+        return None
+    blocker = None if manual else _blocking_postback(postback)
+    if blocker is not None:
+        # Not an attempt: wait for the earlier postback, which releases this one when it
+        # settles. The sweep is the safety net if that message is lost.
+        _release(
+            postback, next_attempt_at=max(blocker.next_attempt_at or timezone.now(), timezone.now())
+        )
         return None
 
-    started_at = timezone.now()
+    now = timezone.now()
     attempt = DeliveryAttempt(
         postback=postback,
         number=postback.attempt_count + 1,
         kind=DeliveryAttempt.Kind.MANUAL if manual else DeliveryAttempt.Kind.SCHEDULED,
-        started_at=started_at,
+        started_at=now,
     )
     message = _rendered_message(postback)
     if isinstance(message, str):
         result = TransportResult(delivered=False, temporary=False, error=message)
         attempt.destination = trigger.url or trigger.email_recipients
     elif trigger.delivery_method == Trigger.DeliveryMethod.WEBHOOK:
-        request = envelopes.webhook_request(postback, message)
+        request = envelopes.webhook_request(postback, message, now)
         attempt.destination, attempt.request_method = request.url, request.method
-        attempt.request_headers = request.headers
+        attempt.request_headers = envelopes.masked_headers(trigger, request.headers)
         attempt.request_body = message.body
         result = send_webhook(request)
     else:
@@ -158,7 +235,7 @@ def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None
         attempt.request_headers = {"From": email.from_email, "Subject": email.subject}
         attempt.request_body = email.body
         result = send_email(email, envelopes.email_connection(workspace))
-    _record(postback, attempt, result, manual=manual)
+    _record(postback, attempt, result, manual=manual, rendered=not isinstance(message, str))
     return attempt
 
 
@@ -186,12 +263,32 @@ def _rendered_message(postback: Postback) -> RenderedMessage | str:
     )
 
 
+def _next_wait(postback: Postback, result: TransportResult, *, manual: bool) -> float | None:
+    """Seconds until the next scheduled attempt, or None if this failure is final."""
+    if manual or not result.temporary or not postback.trigger.retry_on_failure:
+        return None
+    scheduled = postback.attempts.filter(kind=DeliveryAttempt.Kind.SCHEDULED).count()
+    return retry_delay(
+        scheduled + 1,
+        timed_out=result.timed_out,
+        status=result.status,
+        retry_after=result.retry_after,
+    )
+
+
 def _record(
-    postback: Postback, attempt: DeliveryAttempt, result: TransportResult, *, manual: bool
+    postback: Postback,
+    attempt: DeliveryAttempt,
+    result: TransportResult,
+    *,
+    manual: bool,
+    rendered: bool,
 ) -> None:
-    """Store the attempt and move the postback to its next state, in one transaction."""
+    """Store the attempt, move the postback to its next state and keep the trigger's health
+    record, in one transaction."""
     now = timezone.now()
     attempt.duration_ms = result.duration_ms
+    attempt.remote_address = result.remote_address
     attempt.response_status = result.status
     attempt.response_headers = result.headers
     attempt.response_body = result.body
@@ -207,29 +304,31 @@ def _record(
         postback.last_error = ""
     else:
         postback.last_error = result.error
-        if manual:
+        delay = _next_wait(postback, result, manual=manual)
+        if delay is not None:
+            attempt.outcome = DeliveryAttempt.Outcome.RETRYABLE
+            postback.status = Postback.Status.RETRYING
+            postback.next_attempt_at = now + timedelta(seconds=delay)
+        else:
+            attempt.outcome = DeliveryAttempt.Outcome.PERMANENT
             # A manual resend is one attempt: a postback still on its schedule keeps it, and
             # one delivered before stays delivered.
-            attempt.outcome = DeliveryAttempt.Outcome.PERMANENT
-            if postback.status not in (Postback.Status.RETRYING, Postback.Status.DELIVERED):
-                postback.status = Postback.Status.FAILED
-        else:
-            if result.temporary and postback.trigger.retry_on_failure:
-                delay = retry_delay(_scheduled_attempts(postback) + 1)
-            if delay is None:
-                attempt.outcome = DeliveryAttempt.Outcome.PERMANENT
+            if not manual or postback.status not in (
+                Postback.Status.RETRYING,
+                Postback.Status.DELIVERED,
+            ):
                 postback.status = Postback.Status.FAILED
                 postback.next_attempt_at = None
-            else:
-                attempt.outcome = DeliveryAttempt.Outcome.RETRYABLE
-                postback.status = Postback.Status.RETRYING
-                postback.next_attempt_at = now + timedelta(seconds=delay)
 
     postback.attempt_count = attempt.number
     postback.claimed_until = None
     with transaction.atomic():
         attempt.save()
         postback.save()
+        if rendered:  # a template error says nothing about the endpoint's health
+            _update_trigger_health(postback.trigger, result, now)
+        if postback.status in SETTLED_STATUSES:
+            _release_next_in_line(postback)
         if delay is not None and delay <= settings.POSTBACKS_QUEUE_DELAY_LIMIT:
             transaction.on_commit(partial(enqueue, [postback.pk], countdown=delay))
     logger.info(
@@ -241,5 +340,22 @@ def _record(
     )
 
 
-def _scheduled_attempts(postback: Postback) -> int:
-    return postback.attempts.filter(kind=DeliveryAttempt.Kind.SCHEDULED).count()
+def _update_trigger_health(trigger: Trigger, result: TransportResult, now: datetime) -> None:
+    if result.delivered:
+        change = trigger_services.record_success(trigger.pk)
+        detail = "A delivery succeeded again; the trigger is healthy."
+    elif result.status == 410:
+        reason = (
+            "Deactivated automatically: the receiver answered 410 Gone, which means the "
+            "endpoint no longer exists. Fix the URL and activate the trigger again."
+        )
+        deactivated = trigger_services.deactivate(trigger.pk, reason, now)
+        change, detail = (HealthChange.DEACTIVATED if deactivated else None), reason
+    else:
+        change = trigger_services.record_failure(trigger.pk, now)
+        detail = f"Last error: {result.error}"
+        if change is HealthChange.DEACTIVATED:
+            trigger.refresh_from_db(fields=["deactivation_reason"])
+            detail = f"{trigger.deactivation_reason}\n{detail}"
+    if change is not None:
+        alert_health_change(trigger, change, detail)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import alerts, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -13,3 +13,13 @@ def deliver_postback(postback_id: int, manual: bool = False) -> None:
 @shared_task(ignore_result=True)
 def sweep_due_postbacks() -> int:
     return services.sweep_due_postbacks()
+
+
+@shared_task(ignore_result=True)
+def remove_old_bodies() -> int:
+    return services.remove_old_bodies()
+
+
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=30)
+def send_alert(subject: str, body: str) -> None:
+    alerts.send_alert_now(subject, body)

@@ -13,11 +13,15 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+
+from .network import DestinationRefused, GuardedAdapter
 
 # HTTP statuses worth retrying besides 5xx: the receiver says "not now", not "never".
 RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
@@ -51,6 +55,10 @@ class TransportResult:
     truncated: bool = False
     error: str = ""
     duration_ms: int = 0
+    remote_address: str = ""
+    timed_out: bool = False
+    # Seconds the receiver asked us to wait (HTTP Retry-After), if it said.
+    retry_after: float | None = None
 
 
 _sessions = threading.local()
@@ -62,10 +70,18 @@ def _session() -> requests.Session:
     if session is None:
         session = _sessions.session = requests.Session()
         session.trust_env = False  # no proxies or netrc from the worker's environment
+        adapter = GuardedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     return session
 
 
-def _read_limited(response: requests.Response, limit: int) -> tuple[str, bool]:
+class _TotalTimeout(Exception):
+    pass
+
+
+def _read_limited(response: requests.Response, limit: int, deadline: float) -> tuple[str, bool]:
+    """Read at most ``limit`` bytes of the body, and no longer than until ``deadline``."""
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_content(chunk_size=8192):
@@ -73,9 +89,32 @@ def _read_limited(response: requests.Response, limit: int) -> tuple[str, bool]:
         size += len(chunk)
         if size > limit:
             break
+        if time.monotonic() > deadline:
+            raise _TotalTimeout
     raw = b"".join(chunks)
     text = raw[:limit].decode(response.encoding or "utf-8", errors="replace")
     return text, size > limit
+
+
+def _connected_address(response: requests.Response) -> str:
+    connection = getattr(response.raw, "connection", None)
+    return getattr(connection, "connected_address", "")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from an HTTP Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _elapsed_ms(started: float) -> int:
@@ -83,37 +122,68 @@ def _elapsed_ms(started: float) -> int:
 
 
 def send_webhook(request: WebhookRequest) -> TransportResult:
-    """Send ``request`` once. Redirects are not followed: a receiver must answer itself."""
+    """Send ``request`` once. Redirects are not followed: a receiver must answer itself.
+
+    ``POSTBACKS_HTTP_TIMEOUT`` bounds the whole exchange: waiting for the answer and reading
+    its body.
+    """
     started = time.monotonic()
+    total = settings.POSTBACKS_HTTP_TIMEOUT
     try:
         with _session().request(
             request.method,
             request.url,
             headers=request.headers,
             data=request.body,
-            timeout=(settings.POSTBACKS_HTTP_CONNECT_TIMEOUT, settings.POSTBACKS_HTTP_TIMEOUT),
+            timeout=(settings.POSTBACKS_HTTP_CONNECT_TIMEOUT, total),
             allow_redirects=False,
             stream=True,
         ) as response:
-            body, truncated = _read_limited(response, settings.POSTBACKS_RESPONSE_BODY_LIMIT)
+            remote_address = _connected_address(response)
+            body, truncated = _read_limited(
+                response, settings.POSTBACKS_RESPONSE_BODY_LIMIT, started + total
+            )
             status = response.status_code
+            delivered = 200 <= status < 300
             return TransportResult(
-                delivered=200 <= status < 300,
+                delivered=delivered,
                 temporary=status >= 500 or status in RETRYABLE_HTTP_STATUSES,
                 status=status,
                 headers=dict(response.headers),
                 body=body,
                 truncated=truncated,
-                error="" if 200 <= status < 300 else _http_status_error(status),
+                error="" if delivered else _http_status_error(status),
                 duration_ms=_elapsed_ms(started),
+                remote_address=remote_address,
+                retry_after=_retry_after(response.headers.get("Retry-After")),
             )
+    except DestinationRefused as refusal:
+        return TransportResult(
+            delivered=False,
+            error=f"Refused address: {refusal}",
+            duration_ms=_elapsed_ms(started),
+        )
+    except _TotalTimeout:
+        return _timeout(started, f"The receiver did not finish answering within {total:g} s.")
     except requests.RequestException as error:
+        if isinstance(error, requests.Timeout) or "Read timed out" in str(error):
+            return _timeout(started, _network_error(error))
         return TransportResult(
             delivered=False,
             temporary=True,
             error=_network_error(error),
             duration_ms=_elapsed_ms(started),
         )
+
+
+def _timeout(started: float, error: str) -> TransportResult:
+    return TransportResult(
+        delivered=False,
+        temporary=True,
+        timed_out=True,
+        error=error,
+        duration_ms=_elapsed_ms(started),
+    )
 
 
 def _http_status_error(status: int) -> str:
@@ -127,8 +197,9 @@ def _network_error(error: requests.RequestException) -> str:
     text = str(error)
     if isinstance(error, requests.ConnectTimeout):
         return "Timed out connecting to the receiver."
-    if isinstance(error, requests.Timeout):
-        return "The receiver did not answer in time (timeout)."
+    if isinstance(error, requests.Timeout) or "Read timed out" in text:
+        timeout = settings.POSTBACKS_HTTP_TIMEOUT
+        return f"The receiver did not answer within {timeout:g} s (timeout)."
     if isinstance(error, requests.exceptions.SSLError):
         return f"TLS error talking to the receiver: {text}"
     if isinstance(error, requests.ConnectionError):

@@ -180,6 +180,19 @@ POSTBACKS_QUEUE_DELAY_LIMIT = float(os.environ.get("POSTBACKS_QUEUE_DELAY_LIMIT"
 # A postback queued this long ago and still due is queued again (its message was lost).
 POSTBACKS_REQUEUE_AFTER = float(os.environ.get("POSTBACKS_REQUEUE_AFTER", "600"))
 
+# A trigger whose deliveries have done nothing but fail for this long is deactivated.
+POSTBACKS_DEACTIVATE_AFTER = float(os.environ.get("POSTBACKS_DEACTIVATE_AFTER", str(5 * 86400)))
+# After a signing secret is rotated, the old one keeps signing alongside for this long.
+POSTBACKS_SECRET_ROTATION_OVERLAP = float(
+    os.environ.get("POSTBACKS_SECRET_ROTATION_OVERLAP", str(24 * 3600))
+)
+# Request and response bodies of attempts older than this are dropped by a daily task.
+POSTBACKS_BODY_RETENTION_DAYS = int(os.environ.get("POSTBACKS_BODY_RETENTION_DAYS", "90"))
+# Networks webhooks may be sent to although they are not public (SSRF protection, see
+# delivery.network). Loopback is allowed in development and tests only.
+POSTBACKS_ALLOWED_NETWORKS = env_list(
+    "POSTBACKS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if DEBUG else ""
+)
 # Fernet keys for secrets at rest, comma-separated, newest first (see postbacks_site.encryption).
 POSTBACKS_ENCRYPTION_KEYS = env_list("POSTBACKS_ENCRYPTION_KEYS")
 

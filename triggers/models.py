@@ -1,9 +1,29 @@
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import models
 
 from customers.events import Event
+from delivery.network import DestinationRefused, check_url
+from delivery.signing import new_secret
+from postbacks_site.encryption import EncryptedTextField
 from templates_app.models import Template
+
+# Headers Postbacks sets itself; a trigger's custom headers may not replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "transfer-encoding",
+        "connection",
+    }
+)
 
 
 class Trigger(models.Model):
@@ -17,6 +37,11 @@ class Trigger(models.Model):
         POST = "POST", "POST"
         PUT = "PUT", "PUT"
         PATCH = "PATCH", "PATCH"
+
+    class AuthType(models.TextChoices):
+        NONE = "none", "None"
+        BASIC = "basic", "HTTP Basic"
+        BEARER = "bearer", "Bearer token"
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="triggers"
@@ -39,7 +64,39 @@ class Trigger(models.Model):
     retry_on_failure = models.BooleanField(
         default=True, help_text="Retry a failed delivery on the published backoff schedule."
     )
+    ordered_delivery = models.BooleanField(
+        default=False,
+        help_text=(
+            "Deliver an order's postbacks one at a time, in the order they happened: a later "
+            "one waits until the earlier ones are delivered or given up."
+        ),
+    )
+    custom_headers = EncryptedTextField(
+        blank=True,
+        help_text="Extra request headers, one 'Name: value' per line (e.g. an API key).",
+    )
+    auth_type = models.CharField(
+        "authentication", max_length=10, choices=AuthType.choices, default=AuthType.NONE
+    )
+    auth_username = models.CharField("user name", max_length=200, blank=True)
+    auth_secret = EncryptedTextField(
+        "password or token", blank=True, help_text="The Basic password or the Bearer token."
+    )
+    signing_secret = EncryptedTextField(
+        default=new_secret, editable=False, help_text="whsec_… secret that signs every request."
+    )
+    previous_signing_secret = EncryptedTextField(blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     is_active = models.BooleanField("active", default=True)
+    failing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Start of the current run of failed deliveries (empty when healthy).",
+    )
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deactivation_reason = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,6 +107,12 @@ class Trigger(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.customer})"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.is_active and self.deactivated_at:
+            # Staff turned it back on: start with a clean record.
+            self.deactivated_at, self.deactivation_reason, self.failing_since = None, "", None
+        super().save(*args, **kwargs)
+
     @property
     def format(self) -> str:
         """The body format, which is the template's: its escaping and checks depend on it."""
@@ -57,6 +120,27 @@ class Trigger(models.Model):
 
     def recipients(self) -> list[str]:
         return [part.strip() for part in self.email_recipients.split(",") if part.strip()]
+
+    def header_pairs(self) -> list[tuple[str, str]]:
+        """The custom headers as (name, value) pairs; ``clean`` has checked their syntax."""
+        pairs = []
+        for line in self.custom_headers.splitlines():
+            if line.strip():
+                name, _, value = line.partition(":")
+                pairs.append((name.strip(), value.strip()))
+        return pairs
+
+    def signing_secrets(self, now) -> list[str]:  # type: ignore[no-untyped-def]
+        """The secrets that sign a request now: the current one, and the previous one while
+        its overlap period after a rotation lasts."""
+        secrets = [self.signing_secret] if self.signing_secret else []
+        if (
+            self.previous_signing_secret
+            and self.previous_secret_expires_at
+            and (now < self.previous_secret_expires_at)
+        ):
+            secrets.append(self.previous_signing_secret)
+        return secrets
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -66,8 +150,20 @@ class Trigger(models.Model):
             else:
                 try:
                     URLValidator(schemes=["http", "https"])(self.url)
+                    check_url(self.url)
                 except ValidationError:
                     errors["url"] = "Enter an http:// or https:// URL."
+                except DestinationRefused as refusal:
+                    errors["url"] = str(refusal)
+            header_error = self._custom_headers_error()
+            if header_error:
+                errors["custom_headers"] = header_error
+            if self.auth_type != self.AuthType.NONE and not self.auth_secret:
+                errors["auth_secret"] = "Enter the password or token for this authentication."
+            if self.auth_type == self.AuthType.BASIC and not self.auth_username:
+                errors["auth_username"] = "HTTP Basic authentication needs a user name."
+            if self.auth_type == self.AuthType.BASIC and ":" in self.auth_username:
+                errors["auth_username"] = "A Basic user name cannot contain a colon."
         else:
             recipients = self.recipients()
             if not recipients:
@@ -92,3 +188,22 @@ class Trigger(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+    def _custom_headers_error(self) -> str | None:
+        for number, line in enumerate(self.custom_headers.splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            name = name.strip()
+            if not colon or not _HEADER_NAME.fullmatch(name):
+                return f"Line {number}: write each header as 'Name: value'."
+            if name.lower() in RESERVED_HEADERS or (
+                name.lower() == "authorization" and self.auth_type != self.AuthType.NONE
+            ):
+                return f"Line {number}: {name} is set by Postbacks and cannot be replaced."
+            if any(ord(char) < 32 and char != "\t" for char in value):
+                return f"Line {number}: header values cannot hold control characters."
+        return None
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

@@ -5,8 +5,14 @@ from django.db.models import QuerySet
 from .models import Trigger
 
 
-def active_triggers_for(customer_id: int, event: str) -> QuerySet[Trigger]:
-    """The triggers that fire when an order of ``customer_id`` raises ``event``."""
-    return Trigger.objects.filter(
-        customer_id=customer_id, event=event, is_active=True, template__is_active=True
-    ).select_related("template")
+def triggers_for_event(customer_id: int, event: str) -> QuerySet[Trigger]:
+    """Every trigger, active or not, of ``customer_id`` for ``event``.
+
+    Inactive ones are included so the delivery log can keep what they would have sent.
+    """
+    return Trigger.objects.filter(customer_id=customer_id, event=event).select_related("template")
+
+
+def is_live(trigger: Trigger) -> bool:
+    """Whether the trigger sends now: it and its template are both active."""
+    return trigger.is_active and trigger.template.is_active
