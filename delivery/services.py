@@ -147,14 +147,29 @@ def _release(postback: Postback, **changes: object) -> None:
     Postback.objects.filter(pk=postback.pk).update(**changes)
 
 
+def _same_ordered_stream(postback: Postback) -> Q | None:
+    """Under ordered delivery, the postbacks that must arrive in order with this one: those
+    of the same order going to the same destination through ordered triggers (so a receiver
+    never sees "delivered" before "shipped"). None when the trigger is not ordered."""
+    trigger = postback.trigger
+    if not trigger.ordered_delivery or postback.order_id is None:
+        return None
+    return Q(
+        order_id=postback.order_id,
+        trigger__ordered_delivery=True,
+        trigger__delivery_method=trigger.delivery_method,
+        trigger__url=trigger.url,
+        trigger__email_recipients=trigger.email_recipients,
+    )
+
+
 def _blocking_postback(postback: Postback) -> Postback | None:
-    """Under ordered delivery, the earliest unsettled postback that must go before this one."""
-    if not postback.trigger.ordered_delivery or postback.order_id is None:
+    """The earliest unsettled postback that must be delivered before this one, if any."""
+    stream = _same_ordered_stream(postback)
+    if stream is None:
         return None
     return (
-        Postback.objects.filter(
-            trigger_id=postback.trigger_id, order_id=postback.order_id, pk__lt=postback.pk
-        )
+        Postback.objects.filter(stream, pk__lt=postback.pk)
         .exclude(status__in=SETTLED_STATUSES)
         .order_by("pk")
         .first()
@@ -162,16 +177,12 @@ def _blocking_postback(postback: Postback) -> Postback | None:
 
 
 def _release_next_in_line(postback: Postback) -> None:
-    """Under ordered delivery, let the next postback of the same order go now."""
-    if not postback.trigger.ordered_delivery or postback.order_id is None:
+    """Under ordered delivery, let the next postback of the same stream go now."""
+    stream = _same_ordered_stream(postback)
+    if stream is None:
         return
     following = (
-        Postback.objects.filter(
-            trigger_id=postback.trigger_id,
-            order_id=postback.order_id,
-            pk__gt=postback.pk,
-            status__in=DUE_STATUSES,
-        )
+        Postback.objects.filter(stream, pk__gt=postback.pk, status__in=DUE_STATUSES)
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()

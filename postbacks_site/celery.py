@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from . import broker  # noqa: F401  (registers the localfs:// transport)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbacks_site.settings")
 
 app = Celery("postbacks")

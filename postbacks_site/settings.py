@@ -131,8 +131,9 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "postbacks@localhost")
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
-if CELERY_BROKER_URL.startswith("filesystem://"):
+# localfs:// is kombu's filesystem transport with atomic writes (postbacks_site/broker.py).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "localfs://localhost/")
+if CELERY_BROKER_URL.startswith(("localfs://", "filesystem://")):
     _broker_dir = Path(os.environ.get("CELERY_FILESYSTEM_DIR", VAR_DIR / "broker"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

@@ -5,6 +5,9 @@ embedded default); the filesystem broker gets a folder of its own, so a running 
 and the tests never take each other's messages.
 """
 
+import os
+from contextlib import contextmanager
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
@@ -15,7 +18,7 @@ from postbacks_site.celery import app as celery_app
 
 
 def _filesystem_broker() -> bool:
-    return celery_app.conf.broker_url.startswith("filesystem://")
+    return celery_app.conf.broker_url.startswith(("localfs://", "filesystem://"))
 
 
 def _purge_queue() -> None:
@@ -30,6 +33,7 @@ def celery_broker(tmp_path_factory):
         folder = tmp_path_factory.mktemp("broker")
         for name in ("queue", "control"):
             (folder / name).mkdir()
+        os.environ["CELERY_FILESYSTEM_DIR"] = str(folder)  # for worker subprocesses
         celery_app.conf.broker_transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
@@ -63,6 +67,26 @@ def celery_worker(transactional_db, celery_broker):
     finally:
         task_postrun.disconnect(_close_worker_connections)
         _purge_queue()
+
+
+@pytest.fixture
+def broker_down(celery_broker):
+    """A context manager during which publishing fails for real (nothing listens at the
+    broker address it is pointed at), while the workers keep consuming from the real broker."""
+
+    def point_producers_at(url: str | None) -> None:
+        celery_broker.conf.broker_write_url = url
+        celery_broker.amqp._producer_pool = None
+
+    @contextmanager
+    def down():
+        point_producers_at("redis://127.0.0.1:9/0")
+        try:
+            yield
+        finally:
+            point_producers_at(None)
+
+    return down
 
 
 @pytest.fixture

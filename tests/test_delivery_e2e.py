@@ -12,23 +12,9 @@ from delivery.models import DeliveryAttempt, Postback
 from delivery.receiver import Reply
 
 from .factories import make_customer, make_order, make_trigger
+from .waiting import postback_settled, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
-
-
-def postback_settled(postback: Postback) -> bool:
-    postback.refresh_from_db()
-    return postback.status in (Postback.Status.DELIVERED, Postback.Status.FAILED)
 
 
 def test_status_change_is_delivered_and_logged(celery_worker, receiver):
