@@ -1,9 +1,11 @@
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.db import models
 
 from customers.events import Event
 from templates_app.models import Template
+
+from . import recipients
 
 
 class Trigger(models.Model):
@@ -34,7 +36,11 @@ class Trigger(models.Model):
         "HTTP method", max_length=10, choices=HttpMethod.choices, default=HttpMethod.POST
     )
     email_recipients = models.TextField(
-        blank=True, help_text="Email: one or more addresses, separated by commas."
+        blank=True,
+        help_text=(
+            "Email: one or more addresses, separated by commas. Any of them may come from the "
+            "event's data, e.g. {{ customer.email }} or {{ shippingAddress.email }}."
+        ),
     )
     retry_on_failure = models.BooleanField(
         default=True, help_text="Retry a failed delivery on the published backoff schedule."
@@ -55,11 +61,8 @@ class Trigger(models.Model):
         """The body format, which is the template's: its escaping and checks depend on it."""
         return self.template.format
 
-    def recipients(self) -> list[str]:
-        return [part.strip() for part in self.email_recipients.split(",") if part.strip()]
-
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str | list[str]] = {}
         if self.delivery_method == self.DeliveryMethod.WEBHOOK:
             if not self.url:
                 errors["url"] = "A webhook trigger needs the URL to send postbacks to."
@@ -69,15 +72,9 @@ class Trigger(models.Model):
                 except ValidationError:
                     errors["url"] = "Enter an http:// or https:// URL."
         else:
-            recipients = self.recipients()
-            if not recipients:
-                errors["email_recipients"] = "An email trigger needs at least one recipient."
-            for address in recipients:
-                try:
-                    validate_email(address)
-                except ValidationError:
-                    errors["email_recipients"] = f'"{address}" is not a valid email address.'
-                    break
+            recipient_errors = recipients.field_errors(self.email_recipients)
+            if recipient_errors:
+                errors["email_recipients"] = recipient_errors
         if self.template_id is not None:
             expected = (
                 Template.Kind.WEBHOOK
