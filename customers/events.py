@@ -75,6 +75,7 @@ def order_event_data(order: Order, event: str) -> dict[str, Any]:
                 "id": str(customer.public_id),
                 "name": customer.name,
                 "referenceId": customer.reference_id,
+                "email": customer.contact_email,
             },
             "created": order.created_at.isoformat(),
             "updated": order.updated_at.isoformat(),

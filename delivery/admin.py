@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from . import services
+from .email_check import send_test_email
 from .models import DeliveryAttempt, Postback, WorkspaceSettings
 
 
@@ -105,9 +109,14 @@ class WorkspaceSettingsForm(forms.ModelForm):
         return self.cleaned_data["smtp_password"] or self.instance.smtp_password
 
 
+class TestEmailForm(forms.Form):
+    to = forms.EmailField(label="Send the test message to")
+
+
 @admin.register(WorkspaceSettings)
 class WorkspaceSettingsAdmin(admin.ModelAdmin):
     form = WorkspaceSettingsForm
+    change_form_template = "admin/delivery/workspacesettings/change_form.html"
     fieldsets = [
         ("Sender", {"fields": ["sender_email", "sender_name"]}),
         (
@@ -129,3 +138,39 @@ class WorkspaceSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.send_test_email_view)
+        return [
+            path(
+                "<path:object_id>/send-test-email/",
+                view,
+                name="delivery_workspacesettings_send_test_email",
+            ),
+            *super().get_urls(),
+        ]
+
+    def send_test_email_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Asks for a recipient, sends the test message with the saved settings, shows why."""
+        workspace = WorkspaceSettings.load()
+        if not self.has_change_permission(request, workspace):
+            raise PermissionDenied
+        result = None
+        if request.method == "POST":
+            form = TestEmailForm(request.POST)
+            if form.is_valid():
+                result = send_test_email(workspace, form.cleaned_data["to"])
+        else:
+            form = TestEmailForm(initial={"to": request.user.email or workspace.alert_email})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send test email",
+            "opts": self.opts,
+            "original": workspace,
+            "workspace": workspace,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(
+            request, "admin/delivery/workspacesettings/send_test_email.html", context
+        )

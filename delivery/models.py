@@ -1,5 +1,8 @@
+import ipaddress
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from customers.events import Event
@@ -156,6 +159,36 @@ class WorkspaceSettings(models.Model):
         self.pk = 1
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        if not self.smtp_host:
+            return
+        errors = {}
+        if not self.sender_email:
+            errors["sender_email"] = (
+                "Emails sent through your own SMTP server need a sender address on your domain."
+            )
+        if not 1 <= self.smtp_port <= 65535:
+            errors["smtp_port"] = "Enter a port between 1 and 65535 (usually 587 or 465)."
+        if self.smtp_security == self.Security.NONE and not plaintext_smtp_allowed(self.smtp_host):
+            errors["smtp_security"] = (
+                "Without encryption the password and every email cross the network in clear: "
+                "choose STARTTLS or implicit TLS. Unencrypted SMTP is allowed only to a server "
+                "on this machine (localhost, 127.0.0.1, ::1), or when the environment sets "
+                "POSTBACKS_SMTP_ALLOW_PLAINTEXT."
+            )
+        if errors:
+            raise ValidationError(errors)
+
     @classmethod
     def load(cls) -> "WorkspaceSettings":
         return cls.objects.get_or_create(pk=1)[0]
+
+
+def plaintext_smtp_allowed(host: str) -> bool:
+    """Unencrypted SMTP never leaves this machine, unless the environment allows it."""
+    if settings.POSTBACKS_SMTP_ALLOW_PLAINTEXT or host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

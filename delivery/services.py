@@ -242,8 +242,13 @@ def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None
     else:
         workspace = WorkspaceSettings.load()
         email = envelopes.email_request(postback, message, workspace)
-        attempt.destination = ", ".join(email.to)
-        attempt.request_headers = {"From": email.from_email, "Subject": email.subject}
+        attempt.destination = ", ".join(email.to) or trigger.email_recipients
+        attempt.request_headers = {
+            "From": email.from_email,
+            "To": ", ".join(email.to),
+            "Subject": email.subject,
+            **email.headers,
+        }
         attempt.request_body = email.body
         result = send_email(email, envelopes.email_connection(workspace))
     _record(postback, attempt, result, manual=manual, rendered=not isinstance(message, str))

@@ -8,8 +8,6 @@ is temporary by the rules of their protocol (HTTP 5xx, SMTP 4xx) and so worth re
 from __future__ import annotations
 
 import smtplib
-import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +20,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
 from .network import DestinationRefused, GuardedAdapter
+from .smtp import last_reply
+from .smtp_failures import describe_failure
 
 # HTTP statuses worth retrying besides 5xx: the receiver says "not now", not "never".
 RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
@@ -43,6 +43,9 @@ class EmailRequest:
     body: str
     html_body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # Why this email cannot be sent (e.g. its recipients are not valid addresses): the
+    # attempt fails for good without talking to the server.
+    problem: str = ""
 
 
 @dataclass
@@ -211,9 +214,8 @@ def _network_error(error: requests.RequestException) -> str:
     return f"Request failed: {text}"
 
 
-def send_email(request: EmailRequest, connection: BaseEmailBackend) -> TransportResult:
-    """Send one email through ``connection``; SMTP 4xx replies are temporary, 5xx are not."""
-    started = time.monotonic()
+def email_message(request: EmailRequest, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+    """The email ``request`` describes: plain text, with the HTML part as its alternative."""
     message = EmailMultiAlternatives(
         subject=request.subject,
         body=request.body,
@@ -224,50 +226,30 @@ def send_email(request: EmailRequest, connection: BaseEmailBackend) -> Transport
     )
     if request.html_body:
         message.attach_alternative(request.html_body, "text/html")
+    return message
+
+
+def send_email(request: EmailRequest, connection: BaseEmailBackend) -> TransportResult:
+    """Send one email through ``connection``; SMTP 4xx replies are temporary, 5xx are not.
+
+    The result carries the server's reply (code and text), never what was sent to log in.
+    """
+    started = time.monotonic()
+    if request.problem:
+        return TransportResult(delivered=False, error=request.problem)
     try:
-        message.send(fail_silently=False)
-    except smtplib.SMTPRecipientsRefused as error:
-        code, reply = next(iter(error.recipients.values()))
-        return _smtp_failure(started, code, reply, "The server refused the recipient")
-    except smtplib.SMTPResponseException as error:
-        return _smtp_failure(started, error.smtp_code, error.smtp_error, _smtp_stage(error))
+        email_message(request, connection).send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as error:
+        failure = describe_failure(error)
         return TransportResult(
             delivered=False,
-            temporary=True,
-            error=_smtp_network_error(error),
+            temporary=failure.temporary,
+            status=failure.smtp_code,
+            body=failure.reply,
+            error=failure.message,
             duration_ms=_elapsed_ms(started),
         )
-    return TransportResult(delivered=True, status=250, duration_ms=_elapsed_ms(started))
-
-
-def _smtp_stage(error: smtplib.SMTPResponseException) -> str:
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        return "The server rejected the user name or password"
-    if isinstance(error, smtplib.SMTPSenderRefused):
-        return "The server refused the sender address"
-    return "The server refused the message"
-
-
-def _smtp_failure(started: float, code: int, reply: bytes | str, what: str) -> TransportResult:
-    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    code, reply = last_reply(connection)
     return TransportResult(
-        delivered=False,
-        temporary=400 <= code < 500,
-        status=code,
-        body=text,
-        error=f"{what}: {code} {text}",
-        duration_ms=_elapsed_ms(started),
+        delivered=True, status=code, body=reply, duration_ms=_elapsed_ms(started)
     )
-
-
-def _smtp_network_error(error: BaseException) -> str:
-    if isinstance(error, socket.gaierror):
-        return "The mail server's host name could not be found."
-    if isinstance(error, ConnectionRefusedError):
-        return "The mail server refused the connection (nothing listening at that port)."
-    if isinstance(error, TimeoutError | socket.timeout):
-        return "The mail server did not answer in time (timeout)."
-    if isinstance(error, ssl.SSLError):
-        return f"The TLS handshake with the mail server failed: {error}"
-    return f"Could not talk to the mail server: {error}"

@@ -117,9 +117,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 # Used when the workspace has no SMTP server of its own configured in admin.
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "delivery.smtp.SMTPBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -129,6 +127,16 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "postbacks@localhost")
+# Seconds to wait for the mail server at each step (connect, TLS, every SMTP reply).
+POSTBACKS_SMTP_TIMEOUT = float(os.environ.get("POSTBACKS_SMTP_TIMEOUT", "20"))
+# A PEM file of CA certificates trusted besides the system's, for a mail server whose
+# certificate comes from the PSP's private CA (or a self-signed one).
+POSTBACKS_SMTP_CA_FILE = os.environ.get("POSTBACKS_SMTP_CA_FILE", "")
+# Unencrypted SMTP sends the password and every email in clear: allowed to a server on this
+# machine only, unless this is set.
+POSTBACKS_SMTP_ALLOW_PLAINTEXT = env_bool("POSTBACKS_SMTP_ALLOW_PLAINTEXT", False)
+# A worker keeps its connection to the mail server open for the next email this long.
+POSTBACKS_SMTP_IDLE_TIMEOUT = float(os.environ.get("POSTBACKS_SMTP_IDLE_TIMEOUT", "30"))
 
 # --- Celery ---------------------------------------------------------------------------------
 # localfs:// is kombu's filesystem transport with atomic writes (postbacks_site/broker.py).

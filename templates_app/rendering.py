@@ -204,3 +204,16 @@ def render_template(
         html_body=rendered.get("html_body", ""),
     )
     return result
+
+
+def render_text(
+    source: str, data: Mapping[str, Any], *, customer_id: int | None = None
+) -> RenderResult:
+    """Render one text that is not a template's, e.g. a trigger's recipients, by the same rules.
+
+    Same sandbox, lookups and strict undefined names as a template's parts; the output is the
+    message's ``body``.
+    """
+    return render_template(
+        Template(kind=Template.Kind.EMAIL, body=source), data, customer_id=customer_id
+    )

@@ -1,4 +1,4 @@
-"""Fixtures that run the real parts: a Celery worker, a webhook receiver on loopback.
+"""Fixtures that run the real parts: a Celery worker, a webhook receiver on loopback, a CA.
 
 The broker is whatever the settings say (Redis in CI, kombu's filesystem transport on the
 embedded default); the filesystem broker gets a folder of its own, so a running ``serve``
@@ -6,9 +6,12 @@ and the tests never take each other's messages.
 """
 
 import os
+import ssl
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
+import trustme
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connections
@@ -94,3 +97,21 @@ def receiver():
     """A real HTTP server on 127.0.0.1 that records what it receives."""
     with WebhookReceiver() as webhook_receiver:
         yield webhook_receiver
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    """A throwaway CA, its certificate in a PEM file (for POSTBACKS_SMTP_CA_FILE), and a
+    server TLS context for 127.0.0.1 signed by it: what a PSP's private CA looks like."""
+    ca = trustme.CA()
+    ca_file = tmp_path_factory.mktemp("ca") / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    return SimpleNamespace(ca_file=str(ca_file), server_context=server_context)
+
+
+@pytest.fixture
+def trust_test_ca(settings, test_ca):
+    settings.POSTBACKS_SMTP_CA_FILE = test_ca.ca_file
+    return test_ca

@@ -4,6 +4,7 @@ from itertools import count
 
 from customers.events import Event, OrderStatus
 from customers.models import Customer, Order
+from delivery.models import WorkspaceSettings
 from templates_app.models import Template
 from triggers.models import Trigger
 
@@ -60,3 +61,20 @@ def make_order(customer: Customer, status: str = OrderStatus.PRODUCED, **fields)
     fields.setdefault("reference_id", f"ORDER-{next(_numbers)}")
     fields.setdefault("data", ORDER_DATA)
     return Order.objects.create(customer=customer, status=status, **fields)
+
+
+def use_mail_server(port: int, security: str = "none", **fields) -> WorkspaceSettings:
+    """Point the workspace's email settings at a test mail server on 127.0.0.1."""
+    workspace = WorkspaceSettings.load()
+    fields.setdefault("sender_email", "orders@psp.example")
+    fields.setdefault("sender_name", "PSP Orders")
+    for name, value in {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": security,
+        **fields,
+    }.items():
+        setattr(workspace, name, value)
+    workspace.full_clean()
+    workspace.save()
+    return workspace

@@ -75,6 +75,7 @@ def test_smtp_password_is_never_shown_and_kept_when_left_empty(admin_client):
     response = admin_client.post(
         url,
         {
+            "sender_email": "orders@psp.example",
             "smtp_host": "127.0.0.1",
             "smtp_port": 587,
             "smtp_security": "starttls",

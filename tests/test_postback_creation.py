@@ -45,6 +45,7 @@ def test_one_postback_per_trigger_of_the_customer_for_the_event(
         "id": str(customer.public_id),
         "name": customer.name,
         "referenceId": customer.reference_id,
+        "email": customer.contact_email,
     }
     assert data["items"][0]["fulfillments"][0]["trackingCode"] == "TRACK-1"
 

@@ -1,7 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.db import models
 
 from customers.events import Event
@@ -9,6 +9,8 @@ from delivery.network import DestinationRefused, check_url
 from delivery.signing import new_secret
 from postbacks_site.encryption import EncryptedTextField
 from templates_app.models import Template
+
+from . import recipients
 
 # Headers Postbacks sets itself; a trigger's custom headers may not replace them.
 RESERVED_HEADERS = frozenset(
@@ -59,7 +61,11 @@ class Trigger(models.Model):
         "HTTP method", max_length=10, choices=HttpMethod.choices, default=HttpMethod.POST
     )
     email_recipients = models.TextField(
-        blank=True, help_text="Email: one or more addresses, separated by commas."
+        blank=True,
+        help_text=(
+            "Email: one or more addresses, separated by commas. Any of them may come from the "
+            "event's data, e.g. {{ customer.email }} or {{ shippingAddress.email }}."
+        ),
     )
     retry_on_failure = models.BooleanField(
         default=True, help_text="Retry a failed delivery on the published backoff schedule."
@@ -118,9 +124,6 @@ class Trigger(models.Model):
         """The body format, which is the template's: its escaping and checks depend on it."""
         return self.template.format
 
-    def recipients(self) -> list[str]:
-        return [part.strip() for part in self.email_recipients.split(",") if part.strip()]
-
     def header_pairs(self) -> list[tuple[str, str]]:
         """The custom headers as (name, value) pairs; ``clean`` has checked their syntax."""
         pairs = []
@@ -143,7 +146,7 @@ class Trigger(models.Model):
         return secrets
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, str | list[str]] = {}
         if self.delivery_method == self.DeliveryMethod.WEBHOOK:
             if not self.url:
                 errors["url"] = "A webhook trigger needs the URL to send postbacks to."
@@ -165,15 +168,9 @@ class Trigger(models.Model):
             if self.auth_type == self.AuthType.BASIC and ":" in self.auth_username:
                 errors["auth_username"] = "A Basic user name cannot contain a colon."
         else:
-            recipients = self.recipients()
-            if not recipients:
-                errors["email_recipients"] = "An email trigger needs at least one recipient."
-            for address in recipients:
-                try:
-                    validate_email(address)
-                except ValidationError:
-                    errors["email_recipients"] = f'"{address}" is not a valid email address.'
-                    break
+            recipient_errors = recipients.field_errors(self.email_recipients)
+            if recipient_errors:
+                errors["email_recipients"] = recipient_errors
         if self.template_id is not None:
             expected = (
                 Template.Kind.WEBHOOK
