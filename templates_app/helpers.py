@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -65,11 +66,12 @@ def json_string_body(text: str) -> str:
     Non-ASCII characters stay readable; a lone surrogate (which cannot be sent as UTF-8) makes
     the whole value fall back to ``\\uXXXX`` escapes.
     """
-    try:
-        quoted = json.dumps(text, ensure_ascii=False)
-        quoted.encode("utf-8")
-    except UnicodeEncodeError:
-        quoted = json.dumps(text)
+    quoted = encode_basestring(text)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            quoted = encode_basestring_ascii(text)
     return quoted[1:-1]
 
 
@@ -98,6 +100,8 @@ def _is_bare_json_value(value: Any) -> bool:
 
 
 def _finalize_json(value: Any) -> str:
+    if type(value) is str:  # the common case, first
+        return json_string_body(value)
     if isinstance(value, JsonText):
         return value
     if _is_bare_json_value(value):

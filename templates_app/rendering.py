@@ -23,10 +23,10 @@ from .helpers import FINALIZERS, OutputFormat, TemplateHelperError, filters_for,
 from .lookups import LookupMiss, Lookups
 from .models import Template
 from .sandbox import (
+    MAX_OUTPUT_CHARS,
     LimitedSandbox,
     RecordingUndefined,
     RenderLimitExceeded,
-    RenderState,
     end_render,
     start_render,
 )
@@ -216,7 +216,7 @@ def render_template(
             try:
                 compiled = compile_part(source, part_format(template, part))
                 result.notices.extend(f"{part}: {notice}" for notice in compiled.notices)
-                result.parts[part] = _render_part(compiled.template, context, state)
+                result.parts[part] = _render_part(compiled.template, context)
             except _RENDER_ERRORS as error:
                 result.errors.append(RenderProblem(part, _message(error), _template_line(error)))
             if state.undefined and strict_undefined:
@@ -246,10 +246,13 @@ def render_template(
     return result
 
 
-def _render_part(template: JinjaTemplate, context: dict[str, Any], state: RenderState) -> str:
-    """The template's output, counted against the output limit while it is produced."""
+def _render_part(template: JinjaTemplate, context: dict[str, Any]) -> str:
+    """The template's output, refused as soon as it grows over the output limit."""
     chunks = []
+    length = 0
     for chunk in template.generate(context):
-        state.count_output(chunk)
+        length += len(chunk)
+        if length > MAX_OUTPUT_CHARS:
+            raise RenderLimitExceeded(f"the output is longer than {MAX_OUTPUT_CHARS:,} characters")
         chunks.append(chunk)
     return "".join(chunks)

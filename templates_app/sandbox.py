@@ -13,7 +13,7 @@ checks a per-render budget at every point where work can repeat or grow:
   also ends runaway macro recursion;
 - ``*``, ``**``, ``+`` and ``~`` refuse to build strings or lists larger than the output limit,
   and so does every call and filter result;
-- the rendered output is counted while it is produced.
+- the rendered output is measured while it is produced (``rendering._render_part``).
 
 A template that hits a limit fails with a ``RenderLimitExceeded`` naming the limit and the
 template line, instead of running on.
@@ -57,7 +57,6 @@ class RenderState:
     undefined: set[str] = field(default_factory=set)
     iterations: int = 0
     steps: int = 0
-    output_chars: int = 0
 
     def step(self) -> None:
         self.steps += 1
@@ -68,14 +67,8 @@ class RenderState:
             )
 
     def next_part(self) -> None:
-        """Start counting output and undefined names afresh for a template's next part."""
+        """Start collecting undefined names afresh for a template's next part."""
         self.undefined = set()
-        self.output_chars = 0
-
-    def count_output(self, chunk: str) -> None:
-        self.output_chars += len(chunk)
-        if self.output_chars > MAX_OUTPUT_CHARS:
-            raise RenderLimitExceeded(f"the output is longer than {MAX_OUTPUT_CHARS:,} characters")
 
 
 _state: ContextVar[RenderState | None] = ContextVar("template_render_state", default=None)

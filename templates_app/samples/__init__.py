@@ -20,3 +20,7 @@ def sample_event_data(event: str) -> dict[str, Any]:
     if event not in Event.values:
         raise ValueError(f'unknown event "{event}"; the events are: {", ".join(Event.values)}')
     return json.loads((_FOLDER / f"{event}.json").read_text(encoding="utf-8"))
+
+
+# The documentation's example template for "order shipped", exactly as it prints it.
+DOC_EXAMPLE_TEMPLATE = (_FOLDER / "doc_order_shipped.json.jinja").read_text(encoding="utf-8")
