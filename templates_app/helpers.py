@@ -66,13 +66,20 @@ def json_string_body(text: str) -> str:
     Non-ASCII characters stay readable; a lone surrogate (which cannot be sent as UTF-8) makes
     the whole value fall back to ``\\uXXXX`` escapes.
     """
-    quoted = encode_basestring(text)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            quoted = encode_basestring_ascii(text)
-    return quoted[1:-1]
+    if _sendable(text):
+        return encode_basestring(text)[1:-1]
+    return encode_basestring_ascii(text)[1:-1]
+
+
+def _sendable(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8 (it can unless it holds a lone surrogate)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def xml_text(text: str) -> str:
@@ -95,35 +102,6 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _is_bare_json_value(value: Any) -> bool:
-    return value is None or isinstance(value, int | float)
-
-
-def _finalize_json(value: Any) -> str:
-    if type(value) is str:  # the common case, first
-        return json_string_body(value)
-    if isinstance(value, JsonText):
-        return value
-    if _is_bare_json_value(value):
-        return json.dumps(value)
-    return json_string_body(_plain(value))
-
-
-def _finalize_xml(value: Any) -> str:
-    return value if isinstance(value, XmlText) else xml_text(_plain(value))
-
-
-def _finalize_html(value: Any) -> str:
-    return value if isinstance(value, Markup) else html_escape(_plain(value))
-
-
-FINALIZERS: dict[OutputFormat, Callable[[Any], str]] = {
-    OutputFormat.JSON: _finalize_json,
-    OutputFormat.XML: _finalize_xml,
-    OutputFormat.HTML: _finalize_html,
-    OutputFormat.TEXT: _plain,
-}
-
 _MARKERS: dict[OutputFormat, Callable[[str], str]] = {
     OutputFormat.JSON: JsonText,
     OutputFormat.XML: XmlText,
@@ -131,13 +109,41 @@ _MARKERS: dict[OutputFormat, Callable[[str], str]] = {
     OutputFormat.TEXT: str,
 }
 
+_ESCAPERS: dict[OutputFormat, Callable[[str], str]] = {
+    OutputFormat.JSON: json_string_body,
+    OutputFormat.XML: xml_text,
+    OutputFormat.HTML: html_escape,
+    OutputFormat.TEXT: str,
+}
+
+
+def _finalizer(output_format: OutputFormat) -> Callable[[Any], str]:
+    """What ``{{ value }}`` prints in a template of ``output_format``."""
+    marker, escape = _MARKERS[output_format], _ESCAPERS[output_format]
+    bare_json = output_format == OutputFormat.JSON
+
+    def finalize(value: Any) -> str:
+        if type(value) is str:  # the common case, first
+            return escape(value)
+        if isinstance(value, marker):
+            return value
+        if bare_json and (value is None or isinstance(value, int | float)):  # bool is an int
+            return json.dumps(value)
+        return escape(_plain(value))
+
+    return finalize
+
+
+FINALIZERS = {output_format: _finalizer(output_format) for output_format in OutputFormat}
+
 
 def tojson(value: Any, indent: int | None = None) -> str:
     """``value`` as JSON text (objects, lists, strings with their quotes, numbers...)."""
     try:
-        return json.dumps(value, ensure_ascii=False, indent=indent, default=_undefined_as_null)
+        text = json.dumps(value, ensure_ascii=False, indent=indent, default=_undefined_as_null)
     except (TypeError, ValueError) as error:
         raise TemplateHelperError(f"tojson: {error}") from error
+    return text if _sendable(text) else json.dumps(value, indent=indent, default=_undefined_as_null)
 
 
 def _undefined_as_null(value: Any) -> Any:
@@ -220,11 +226,3 @@ def filters_for(output_format: OutputFormat) -> dict[str, Callable[..., Any]]:
         "safe": lambda value: own_marker(_plain(value)),
         "format_date": format_date,
     }
-
-
-_ESCAPERS: dict[OutputFormat, Callable[[str], str]] = {
-    OutputFormat.JSON: json_string_body,
-    OutputFormat.XML: xml_text,
-    OutputFormat.HTML: html_escape,
-    OutputFormat.TEXT: str,
-}

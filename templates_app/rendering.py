@@ -198,17 +198,20 @@ def render_template(
     *,
     customer_id: int | None = None,
     strict_undefined: bool | None = None,
+    lookup_misses_fail: bool = True,
 ) -> RenderResult:
     """Render every part of ``template`` with ``data`` as the template's variables.
 
     ``customer_id`` chooses the lookup tables. With ``strict_undefined`` (by default the
     template's own setting) an undefined name is an error, so a live delivery does not send
-    half-empty data; without it, it renders empty and is only reported.
+    half-empty data; without it, it renders empty and is only reported. Without
+    ``lookup_misses_fail`` a strict lookup miss is a notice, not an error: for sample data.
     """
     if strict_undefined is None:
         strict_undefined = template.strict_undefined
     result = RenderResult(message=None)
-    context = {**data, "lookups": Lookups(customer_id)}
+    lookups = Lookups(customer_id, misses_fail=lookup_misses_fail)
+    context = {**data, "lookups": lookups}
     undefined: set[str] = set()
     state, token = start_render()
     try:
@@ -227,6 +230,8 @@ def render_template(
     finally:
         end_render(token)
     result.undefined = sorted(undefined)
+    if lookups.misses:
+        result.notices.append("lookups found no value for " + ", ".join(lookups.misses))
     if result.errors:
         return result
     if template.kind == Template.Kind.WEBHOOK:

@@ -29,13 +29,14 @@ def render_preview(
     event: str | None = None,
     data: Mapping[str, Any] | str | None = None,
     customer_id: int | None = None,
+    lookup_misses_fail: bool = True,
 ) -> RenderResult:
     """Render ``template`` (saved or not) the way a delivery would, for staff to check.
 
     ``data`` is the event data, as a mapping or as pasted JSON text; without it, the sample
     data of ``event`` (by default the template's own event) is used. ``customer_id`` chooses
-    the lookup tables. Undefined names fail or render empty as the template's setting says,
-    and are always listed.
+    the lookup tables; ``lookup_misses_fail`` as in ``render_template``. Undefined names fail
+    or render empty as the template's setting says, and are always listed.
     """
     if isinstance(data, str):
         try:
@@ -52,7 +53,9 @@ def render_preview(
         if not event:
             return _data_problem("choose an event for its sample data, or paste data as JSON")
         data = sample_event_data(event)
-    return render_template(template, data, customer_id=customer_id)
+    return render_template(
+        template, data, customer_id=customer_id, lookup_misses_fail=lookup_misses_fail
+    )
 
 
 def _data_problem(message: str) -> RenderResult:

@@ -66,7 +66,7 @@ def test_json_values_are_escaped_inside_strings_and_bare_outside():
     template = webhook(
         '{"name": "{{ name }}", "count": {{ count }}, "price": {{ price }}, '
         '"rush": {{ rush }}, "note": {{ note }}, "meta": {{ meta | tojson }}, '
-        '"raw": {{ raw | safe }}, "list": "{{ tags }}"}'
+        '"raw": {{ raw | safe }}, "tags": "{{ tags }}"}'
     )
     data = {
         "name": NASTY,
@@ -82,16 +82,8 @@ def test_json_values_are_escaped_inside_strings_and_bare_outside():
     result = render_template(template, data)
 
     assert result.ok, result.error_text()
-    assert json.loads(result.message.body) == {
-        "name": NASTY,
-        "count": 3,
-        "price": 9.5,
-        "rush": False,
-        "note": None,
-        "meta": {"a": NASTY},
-        "raw": {"x": 1},
-        "list": '["a", "b"]',
-    }
+    # Lists and objects printed as text are their JSON, inside the string.
+    assert json.loads(result.message.body) == {**data, "raw": {"x": 1}, "tags": '["a", "b"]'}
 
 
 def test_xml_values_are_escaped_in_text_and_attributes():
@@ -150,7 +142,7 @@ def test_email_html_body_is_html_escaped_and_text_parts_are_not():
     assert message.content_type == "text/plain; charset=utf-8"
 
 
-json_text = st.text()
+json_text = st.text(st.characters(exclude_categories=()))
 # Any value a payload can hold in a text field, including control characters and surrogates.
 field_values = st.one_of(json_text, st.integers(), st.floats(allow_nan=False), st.booleans())
 

@@ -99,7 +99,7 @@ def test_the_documentation_example_can_be_activated():
     [
         ('{"a": "{{ fulfillment.trackingCode }}"}', "undefined names used: fulfillment"),
         ('{"a": {{ orderReferenceId | safe }}}', "not valid JSON"),
-        ('{"a": "{{ lookups({"productUid": "x"}) }}"}', 'no lookup table for field "productUid"'),
+        ('{"a": "{{ 1 // 0 }}"}', "integer division or modulo by zero"),
     ],
 )
 def test_activating_a_template_that_fails_its_events_sample_is_refused(body, words):
@@ -112,6 +112,20 @@ def test_activating_a_template_that_fails_its_events_sample_is_refused(body, wor
     inactive = active(body)
     inactive.is_active = False
     inactive.full_clean()
+
+
+@pytest.mark.django_db
+def test_strict_lookup_misses_on_sample_data_do_not_block_activation_but_are_noted():
+    template = active('{"sku": "{{ lookups({"productUid": items[0].productUid}) }}"}')
+
+    template.full_clean()
+    preview = render_preview(template, lookup_misses_fail=False)
+
+    assert preview.ok
+    assert preview.notices == [
+        'lookups found no value for productUid: "flat_product_pf_a2_pt_200-gsm-matt_cl_4-0_hor"'
+    ]
+    assert 'no lookup table for field "productUid"' in render_preview(template).error_text()
 
 
 def test_benchmark_command_prints_both_rates_and_the_ratio(capsys):
