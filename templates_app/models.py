@@ -2,6 +2,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from customers.events import Event
+
 
 class Template(models.Model):
     """A Jinja2 template that turns an event's data into what a postback sends."""
@@ -33,6 +35,23 @@ class Template(models.Model):
         blank=True,
         help_text="Email templates only, optional: sent together with the plain-text body.",
     )
+    event = models.CharField(
+        max_length=40,
+        choices=Event.choices,
+        blank=True,
+        help_text=(
+            "The event this template is written for: Render uses its sample data by default, "
+            "and an active template must render that sample without errors."
+        ),
+    )
+    strict_undefined = models.BooleanField(
+        "fail on undefined names",
+        default=True,
+        help_text=(
+            "On: a delivery whose template uses a name the event data lacks fails instead "
+            "of sending. Off: such names render as empty text."
+        ),
+    )
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,8 +75,27 @@ class Template(models.Model):
         for field, source in self.sources().items():
             errors.setdefault(field, []).extend(syntax_errors(source))
         errors = {field: messages for field, messages in errors.items() if messages}
+        if not errors and self.is_active and self.event:
+            errors = self._sample_render_errors()
         if errors:
             raise ValidationError(errors)
+
+    def _sample_render_errors(self) -> dict[str, list[str]]:
+        """Why this template cannot be active: what fails when it renders its event's sample.
+
+        Lookup misses do not count: the sample's codes are not any real customer's.
+        """
+        from .services import render_preview
+
+        errors: dict[str, list[str]] = {}
+        label = Event(self.event).label
+        for problem in render_preview(self, lookup_misses_fail=False).errors:
+            where = f"line {problem.line}: " if problem.line else ""
+            errors.setdefault(problem.field, []).append(
+                f'Cannot be active: rendering the sample data of "{label}" fails: '
+                f"{where}{problem.message}"
+            )
+        return errors
 
     def sources(self) -> dict[str, str]:
         """The template texts to render, by field name; empty optional parts left out."""

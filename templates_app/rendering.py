@@ -8,18 +8,28 @@ the line of the template where it happened, plus every undefined name the templa
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from defusedxml import ElementTree as SafeElementTree
-from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template as JinjaTemplate
+from jinja2 import TemplateError, TemplateSyntaxError
 
+from .helpers import FINALIZERS, OutputFormat, TemplateHelperError, filters_for, format_date
 from .lookups import LookupMiss, Lookups
 from .models import Template
+from .sandbox import (
+    MAX_OUTPUT_CHARS,
+    LimitedSandbox,
+    RecordingUndefined,
+    RenderLimitExceeded,
+    end_render,
+    start_render,
+)
 
 CONTENT_TYPES = {
     Template.Format.JSON: "application/json",
@@ -55,6 +65,8 @@ class RenderResult:
     errors: list[RenderProblem] = field(default_factory=list)
     undefined: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # The text each part rendered to, kept even when a check failed, so Render can show it.
+    parts: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -64,57 +76,70 @@ class RenderResult:
         return "; ".join(str(problem) for problem in self.errors)
 
 
-_used_undefined: ContextVar[set[str] | None] = ContextVar("used_undefined", default=None)
+_ENVIRONMENTS = {
+    output_format: LimitedSandbox(
+        undefined=RecordingUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=FINALIZERS[output_format],
+        extra_filters=filters_for(output_format),
+        extra_globals={"format_date": format_date},
+    )
+    for output_format in OutputFormat
+}
+
+# The translated documentation prints ``{{`` as ``##{{``; those two characters are dropped.
+_TRANSLATION_MARKER = re.compile(r"##(?=\{[{%])")
 
 
-class RecordingUndefined(ChainableUndefined):
-    """Renders as empty text and remembers each undefined name a template actually uses.
+@dataclass(frozen=True)
+class CompiledPart:
+    template: JinjaTemplate
+    notices: tuple[str, ...]
 
-    ``{{ missing }}`` and ``{% for x in missing %}`` count as uses; ``missing is defined`` and
-    ``missing | default(...)`` do not, since those are how a template handles optional data.
+
+@lru_cache(maxsize=512)
+def compile_part(source: str, output_format: OutputFormat) -> CompiledPart:
+    """``source`` compiled for ``output_format``, with notices about what was read specially.
+
+    Cached by the text itself: an edited template is new text, so it is compiled afresh and
+    the old entry ages out. Syntax errors raise ``TemplateSyntaxError`` and are not cached.
     """
-
-    __slots__ = ()
-
-    def _record(self) -> None:
-        names = _used_undefined.get()
-        if names is not None and self._undefined_name is not None:
-            names.add(self._undefined_name)
-
-    def __getattr__(self, name: str) -> Any:
-        if name[:2] == "__":
-            raise AttributeError(name)
-        return type(self)(name=f"{self._undefined_name}.{name}")
-
-    __getitem__ = __getattr__
-
-    def __str__(self) -> str:
-        self._record()
-        return ""
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        self._record()
-        return iter(())
-
-    def __len__(self) -> int:
-        self._record()
-        return 0
+    notices = []
+    marker_lines = sorted(
+        {source.count("\n", 0, match.start()) + 1 for match in _TRANSLATION_MARKER.finditer(source)}
+    )
+    if marker_lines:
+        count = len(_TRANSLATION_MARKER.findall(source))
+        notices.append(
+            f'read {count} "##{{{{" marker(s) as "{{{{" on line(s) '
+            f"{', '.join(map(str, marker_lines))}: translated copies of the documentation "
+            'print "{{" that way. Remove the "##" to silence this notice.'
+        )
+        source = _TRANSLATION_MARKER.sub("", source)
+    return CompiledPart(_ENVIRONMENTS[output_format].guarded_template(source), tuple(notices))
 
 
-_environment = SandboxedEnvironment(
-    undefined=RecordingUndefined,
-    autoescape=False,
-    keep_trailing_newline=True,
-)
+def part_format(template: Template, part: str) -> OutputFormat:
+    """The format a part of ``template`` produces, which decides its escaping."""
+    if template.kind == Template.Kind.WEBHOOK:
+        return OutputFormat(template.format)
+    return OutputFormat.HTML if part == "html_body" else OutputFormat.TEXT
 
 
 def syntax_errors(source: str) -> list[str]:
-    """Jinja syntax errors in ``source``, as messages naming the line."""
+    """Jinja syntax errors in ``source`` (unknown filters included), as messages naming the line."""
     try:
-        _environment.parse(source)
+        compile_part(source, OutputFormat.TEXT)
     except TemplateSyntaxError as error:
         return [f"Line {error.lineno}: {error.message}"]
     return []
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "the template calls itself too deeply (a macro that never stops calling itself?)"
+    return getattr(error, "message", None) or str(error)
 
 
 def _template_line(error: BaseException) -> int | None:
@@ -154,43 +179,63 @@ def _check_output(output: str, fmt: str) -> RenderProblem | None:
     )
 
 
+# What a template can do wrong while rendering; anything else is a bug of ours and propagates.
+_RENDER_ERRORS = (
+    TemplateError,
+    LookupMiss,
+    TemplateHelperError,
+    RenderLimitExceeded,
+    RecursionError,
+    ArithmeticError,
+    TypeError,
+    ValueError,
+)
+
+
 def render_template(
     template: Template,
     data: Mapping[str, Any],
     *,
     customer_id: int | None = None,
-    strict_undefined: bool = True,
+    strict_undefined: bool | None = None,
+    lookup_misses_fail: bool = True,
 ) -> RenderResult:
     """Render every part of ``template`` with ``data`` as the template's variables.
 
-    ``customer_id`` chooses the lookup tables. With ``strict_undefined`` an undefined name is
-    an error (a live delivery must not send half-empty data); without it, it renders empty and
-    is only reported.
+    ``customer_id`` chooses the lookup tables. With ``strict_undefined`` (by default the
+    template's own setting) an undefined name is an error, so a live delivery does not send
+    half-empty data; without it, it renders empty and is only reported. Without
+    ``lookup_misses_fail`` a strict lookup miss is a notice, not an error: for sample data.
     """
+    if strict_undefined is None:
+        strict_undefined = template.strict_undefined
     result = RenderResult(message=None)
-    used_undefined: set[str] = set()
-    token = _used_undefined.set(used_undefined)
-    context = {**data, "lookups": Lookups(customer_id)}
-    rendered: dict[str, str] = {}
+    lookups = Lookups(customer_id, misses_fail=lookup_misses_fail)
+    context = {**data, "lookups": lookups}
+    undefined: set[str] = set()
+    state, token = start_render()
     try:
         for part, source in template.sources().items():
             try:
-                compiled = _environment.from_string(source)
-                rendered[part] = compiled.render(context)
-            except (TemplateError, LookupMiss, ArithmeticError, TypeError, ValueError) as error:
-                message = getattr(error, "message", None) or str(error)
-                result.errors.append(RenderProblem(part, message, _template_line(error)))
+                compiled = compile_part(source, part_format(template, part))
+                result.notices.extend(f"{part}: {notice}" for notice in compiled.notices)
+                result.parts[part] = _render_part(compiled.template, context)
+            except _RENDER_ERRORS as error:
+                result.errors.append(RenderProblem(part, _message(error), _template_line(error)))
+            if state.undefined and strict_undefined:
+                names = ", ".join(sorted(state.undefined))
+                result.errors.append(RenderProblem(part, f"undefined names used: {names}"))
+            undefined |= state.undefined
+            state.next_part()
     finally:
-        _used_undefined.reset(token)
-    result.undefined = sorted(used_undefined)
-    if result.undefined and strict_undefined:
-        result.errors.append(
-            RenderProblem("body", "undefined names used: " + ", ".join(result.undefined))
-        )
+        end_render(token)
+    result.undefined = sorted(undefined)
+    if lookups.misses:
+        result.notices.append("lookups found no value for " + ", ".join(lookups.misses))
     if result.errors:
         return result
     if template.kind == Template.Kind.WEBHOOK:
-        problem = _check_output(rendered["body"], template.format)
+        problem = _check_output(result.parts["body"], template.format)
         if problem:
             result.errors.append(problem)
             return result
@@ -199,9 +244,9 @@ def render_template(
         content_type = "text/plain; charset=utf-8"
     result.message = RenderedMessage(
         content_type=content_type,
-        body=rendered["body"],
-        subject=" ".join(rendered.get("subject", "").split()),
-        html_body=rendered.get("html_body", ""),
+        body=result.parts["body"],
+        subject=" ".join(result.parts.get("subject", "").split()),
+        html_body=result.parts.get("html_body", ""),
     )
     return result
 
@@ -217,3 +262,15 @@ def render_text(
     return render_template(
         Template(kind=Template.Kind.EMAIL, body=source), data, customer_id=customer_id
     )
+
+
+def _render_part(template: JinjaTemplate, context: dict[str, Any]) -> str:
+    """The template's output, refused as soon as it grows over the output limit."""
+    chunks = []
+    length = 0
+    for chunk in template.generate(context):
+        length += len(chunk)
+        if length > MAX_OUTPUT_CHARS:
+            raise RenderLimitExceeded(f"the output is longer than {MAX_OUTPUT_CHARS:,} characters")
+        chunks.append(chunk)
+    return "".join(chunks)
