@@ -44,6 +44,9 @@ class Postback(models.Model):
     )
     event = models.CharField(max_length=40, choices=Event.choices)
     event_data = models.JSONField(help_text="The event's data as it was when the event happened.")
+    is_test = models.BooleanField(
+        "test", default=False, help_text="Sent by Send test, with sample data and no order."
+    )
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from customers.events import order_event_data
 from customers.models import Order
 from templates_app.rendering import RenderedMessage, render_template
+from templates_app.samples import sample_event_data
 from triggers import services as trigger_services
 from triggers.models import Trigger
 from triggers.selectors import is_live, triggers_for_event
@@ -95,6 +96,21 @@ def enqueue(postback_ids: Iterable[int], *, countdown: float | None = None, manu
 def resend(postback_ids: Iterable[int]) -> None:
     """Staff asked for one more attempt now, whatever the postbacks' status and schedule."""
     enqueue(postback_ids, manual=True)
+
+
+def send_test_postback(trigger: Trigger) -> DeliveryAttempt:
+    """Send the trigger's event sample data to its real destination now, and return the
+    attempt. The postback is kept in the delivery log, marked as a test, and does not count
+    towards the trigger's health; it is sent even while the trigger is inactive, since that
+    is when staff test one."""
+    postback = Postback.objects.create(
+        trigger=trigger,
+        event=trigger.event,
+        event_data=sample_event_data(trigger.event),
+        is_test=True,
+        order_reference="(test)",
+    )
+    return deliver(postback.pk, manual=True)
 
 
 def sweep_due_postbacks(limit: int = 1000) -> int:
@@ -341,7 +357,8 @@ def _record(
     with transaction.atomic():
         attempt.save()
         postback.save()
-        if rendered:  # a template error says nothing about the endpoint's health
+        # A template error says nothing about the endpoint's health, and tests do not count.
+        if rendered and not postback.is_test:
             _update_trigger_health(postback.trigger, result, now)
         if postback.status in SETTLED_STATUSES:
             _release_next_in_line(postback)

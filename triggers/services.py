@@ -10,11 +10,54 @@ import enum
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from delivery.signing import new_secret
 
 from .models import Trigger
+
+
+def activation_problems(trigger: Trigger) -> list[str]:
+    """Why ``trigger`` cannot be activated, in words for staff; empty when it can.
+
+    Its fields must be valid (destination, template kind, headers) and its template must
+    render the trigger's event sample data without errors and be active.
+    """
+    from templates_app.services import render_preview
+
+    try:
+        trigger.full_clean()
+    except ValidationError as error:
+        return [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+    problems = []
+    if not trigger.template.is_active:
+        problems.append(f"The template “{trigger.template}” is inactive.")
+    result = render_preview(
+        trigger.template,
+        event=trigger.event,
+        customer_id=trigger.customer_id,
+        lookup_misses_fail=False,  # sample codes are nobody's: a miss is not the template's fault
+    )
+    if not result.ok:
+        problems.append(
+            f"The template does not render the {trigger.get_event_display().lower()} sample "
+            f"data: {result.error_text()}"
+        )
+    return problems
+
+
+def set_active(trigger: Trigger, active: bool) -> None:
+    """Activate (after checking ``activation_problems``) or deactivate a trigger.
+
+    Raises ``ValidationError`` listing the problems when it cannot be activated.
+    """
+    if active:
+        problems = activation_problems(trigger)
+        if problems:
+            raise ValidationError(problems)
+    trigger.is_active = active
+    trigger.save()
 
 
 class HealthChange(enum.Enum):
