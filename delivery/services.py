@@ -73,18 +73,27 @@ def create_postbacks(order: Order, event: str) -> list[Postback]:
     return postbacks
 
 
-def enqueue(postback_ids: Iterable[int], *, countdown: float | None = None, manual: bool = False):
-    """Publish a delivery task for each postback.
+def enqueue(
+    postback_ids: Iterable[int],
+    *,
+    countdown: float | None = None,
+    manual: bool = False,
+    retry: bool = False,
+) -> None:
+    """Publish a delivery task for each postback, retries to the retry queue.
 
     A broker that cannot be reached is logged, not raised: the postbacks are in the database
     and the periodic sweep queues them once the broker is back.
     """
     from .tasks import deliver_postback
 
+    queue = settings.POSTBACKS_RETRY_QUEUE if retry else settings.POSTBACKS_QUEUE
     queued = []
     for postback_id in postback_ids:
         try:
-            deliver_postback.apply_async((postback_id,), {"manual": manual}, countdown=countdown)
+            deliver_postback.apply_async(
+                (postback_id,), {"manual": manual}, countdown=countdown, queue=queue
+            )
         except Exception:
             logger.warning("Could not queue postback %s; the sweep will retry", postback_id)
             break
@@ -117,15 +126,16 @@ def sweep_due_postbacks(limit: int = 1000) -> int:
     """Queue postbacks that are due but have no live queue message; returns how many."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.POSTBACKS_REQUEUE_AFTER)
-    due_ids = list(
+    due = list(
         Postback.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "attempt_count")[:limit]
     )
-    enqueue(due_ids)
-    return len(due_ids)
+    enqueue([pk for pk, attempts in due if not attempts])
+    enqueue([pk for pk, attempts in due if attempts], retry=True)
+    return len(due)
 
 
 def remove_old_bodies() -> int:
@@ -363,13 +373,27 @@ def _record(
         if postback.status in SETTLED_STATUSES:
             _release_next_in_line(postback)
         if delay is not None and delay <= settings.POSTBACKS_QUEUE_DELAY_LIMIT:
-            transaction.on_commit(partial(enqueue, [postback.pk], countdown=delay))
+            transaction.on_commit(partial(enqueue, [postback.pk], countdown=delay, retry=True))
     logger.info(
         "postback %s attempt %s: %s%s",
         postback.pk,
         attempt.number,
         attempt.get_outcome_display(),
         f" ({result.error})" if result.error else "",
+        extra={
+            "postback_id": postback.pk,
+            "webhook_id": envelopes.webhook_id(postback),
+            "trigger_id": postback.trigger_id,
+            "order_reference": postback.order_reference,
+            "event": postback.event,
+            "attempt": attempt.number,
+            "kind": attempt.kind,
+            "outcome": attempt.outcome,
+            "response_status": result.status,
+            "duration_ms": result.duration_ms,
+            "error": result.error,
+            "next_attempt_at": postback.next_attempt_at,
+        },
     )
 
 

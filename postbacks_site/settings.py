@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +113,28 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+# WhiteNoise serves the admin's static files from the web process itself, compressed and
+# with cache-busting names in production (run collectstatic first).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- HTTPS and cookies in production (behind a TLS-terminating proxy, set
+# SECURE_PROXY_SSL_HEADER_NAME=HTTP_X_FORWARDED_PROTO) ---------------------------------------
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if os.environ.get("SECURE_PROXY_SSL_HEADER_NAME"):
+        SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER_NAME"], "https")
 
 # --- Email ----------------------------------------------------------------------------------
 # Used when the workspace has no SMTP server of its own configured in admin.
@@ -152,6 +175,12 @@ if CELERY_BROKER_URL.startswith(("localfs://", "filesystem://")):
     # The worker and any process that enqueues must share these folders.
     for _folder in ("queue", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+# First attempts and retries travel in separate queues, so a backlog of retries to a dead
+# endpoint never delays fresh postbacks. A worker consumes both unless started with -Q.
+POSTBACKS_QUEUE = "postbacks"
+POSTBACKS_RETRY_QUEUE = "postbacks-retries"
+CELERY_TASK_DEFAULT_QUEUE = POSTBACKS_QUEUE
+CELERY_TASK_QUEUES = {POSTBACKS_QUEUE: {}, POSTBACKS_RETRY_QUEUE: {}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -202,6 +231,8 @@ POSTBACKS_BODY_RETENTION_DAYS = int(os.environ.get("POSTBACKS_BODY_RETENTION_DAY
 POSTBACKS_ALLOWED_NETWORKS = env_list(
     "POSTBACKS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if DEBUG else ""
 )
+# Bearer token Prometheus sends to read /metrics (staff logged in to admin may read it too).
+POSTBACKS_METRICS_TOKEN = os.environ.get("POSTBACKS_METRICS_TOKEN", "")
 # Fernet keys for secrets at rest, comma-separated, newest first (see postbacks_site.encryption).
 POSTBACKS_ENCRYPTION_KEYS = env_list("POSTBACKS_ENCRYPTION_KEYS")
 
@@ -216,11 +247,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
+# LOG_FORMAT=json writes one JSON object per line, with the fields of each delivery attempt.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "postbacks_site.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
