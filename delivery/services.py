@@ -24,7 +24,7 @@ from triggers.models import Trigger
 from triggers.selectors import is_live, triggers_for_event
 from triggers.services import HealthChange
 
-from . import envelopes
+from . import envelopes, throttling
 from .alerts import alert_health_change
 from .models import DeliveryAttempt, Postback, WorkspaceSettings
 from .policy import retry_delay
@@ -119,7 +119,7 @@ def send_test_postback(trigger: Trigger) -> DeliveryAttempt:
         is_test=True,
         order_reference="(test)",
     )
-    return deliver(postback.pk, manual=True)
+    return deliver(postback.pk, manual=True, throttle=False)
 
 
 def sweep_due_postbacks(limit: int = 1000) -> int:
@@ -218,12 +218,16 @@ def _release_next_in_line(postback: Postback) -> None:
         transaction.on_commit(partial(enqueue, [following]))
 
 
-def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None:
+def deliver(
+    postback_id: int, *, manual: bool = False, throttle: bool = True
+) -> DeliveryAttempt | None:
     """Make one delivery attempt for a postback and record it.
 
     Returns None when no attempt was made: not due, delivered already, claimed by another
-    worker, waiting for an earlier postback of its order, or skipped because its trigger
-    was deactivated.
+    worker, waiting for an earlier postback of its order, waiting its turn at a busy
+    destination or under its trigger's rate limit (put back in the queue), or skipped
+    because its trigger was deactivated. ``throttle=False`` skips the destination and rate
+    limits, for a test send staff are waiting for.
     """
     postback = _claim(postback_id, manual=manual)
     if postback is None:
@@ -248,6 +252,29 @@ def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None
         )
         return None
 
+    destination = None
+    if throttle and trigger.delivery_method == Trigger.DeliveryMethod.WEBHOOK:
+        wait = throttling.rate_limit_wait(trigger)
+        destination = throttling.destination_key(trigger.url)
+        if wait or not throttling.acquire_slot(destination, postback.pk):
+            # Not an attempt: the postback waits its turn in the queue.
+            _release(postback)
+            enqueue(
+                [postback.pk],
+                countdown=wait or settings.POSTBACKS_DESTINATION_WAIT,
+                manual=manual,
+                retry=postback.attempt_count > 0,
+            )
+            return None
+    try:
+        return _attempt(postback, manual=manual)
+    finally:
+        if destination is not None:
+            throttling.release_slot(destination, postback.pk)
+
+
+def _attempt(postback: Postback, *, manual: bool) -> DeliveryAttempt:
+    trigger = postback.trigger
     now = timezone.now()
     attempt = DeliveryAttempt(
         postback=postback,

@@ -218,6 +218,11 @@ POSTBACKS_QUEUE_DELAY_LIMIT = float(os.environ.get("POSTBACKS_QUEUE_DELAY_LIMIT"
 # A postback queued this long ago and still due is queued again (its message was lost).
 POSTBACKS_REQUEUE_AFTER = float(os.environ.get("POSTBACKS_REQUEUE_AFTER", "600"))
 
+# At most this many deliveries wait on one destination (scheme, host, port) at a time, so a
+# slow receiver cannot occupy every worker; 0 lifts the limit. Postbacks beyond it are put
+# back in the queue for POSTBACKS_DESTINATION_WAIT seconds, which is not an attempt.
+POSTBACKS_DESTINATION_CONCURRENCY = int(os.environ.get("POSTBACKS_DESTINATION_CONCURRENCY", "4"))
+POSTBACKS_DESTINATION_WAIT = float(os.environ.get("POSTBACKS_DESTINATION_WAIT", "1"))
 # A trigger whose deliveries have done nothing but fail for this long is deactivated.
 POSTBACKS_DEACTIVATE_AFTER = float(os.environ.get("POSTBACKS_DEACTIVATE_AFTER", str(5 * 86400)))
 # After a signing secret is rotated, the old one keeps signing alongside for this long.
