@@ -345,6 +345,23 @@ def _next_wait(postback: Postback, result: TransportResult, *, manual: bool) -> 
     )
 
 
+# What an attempt changes on its postback (and the render, kept from the first attempt).
+_RECORDED_FIELDS = [
+    "status",
+    "attempt_count",
+    "next_attempt_at",
+    "claimed_until",
+    "last_error",
+    "delivered_at",
+    "rendered_at",
+    "content_type",
+    "subject",
+    "body",
+    "html_body",
+    "updated_at",
+]
+
+
 def _record(
     postback: Postback,
     attempt: DeliveryAttempt,
@@ -393,7 +410,7 @@ def _record(
     postback.claimed_until = None
     with transaction.atomic():
         attempt.save()
-        postback.save()
+        postback.save(update_fields=_RECORDED_FIELDS)
         # A template error says nothing about the endpoint's health, and tests do not count.
         if rendered and not postback.is_test:
             _update_trigger_health(postback.trigger, result, now)
@@ -426,6 +443,8 @@ def _record(
 
 def _update_trigger_health(trigger: Trigger, result: TransportResult, now: datetime) -> None:
     if result.delivered:
+        if trigger.failing_since is None:
+            return  # healthy before, healthy now: nothing to write (the common case)
         change = trigger_services.record_success(trigger.pk)
         detail = "A delivery succeeded again; the trigger is healthy."
     elif result.status == 410:
