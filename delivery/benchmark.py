@@ -40,6 +40,7 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
+from django.test import override_settings
 
 from customers.events import Event, OrderStatus
 from customers.models import Customer, Order
@@ -211,15 +212,13 @@ class _Fixture:
 
 @contextmanager
 def _benchmark_queue() -> Iterator[None]:
-    """Route this process's tasks to the benchmark's own queue, empty before and after."""
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = QUEUE
+    """Send this process's postbacks to the benchmark's own queue, empty before and after."""
     _purge()
     try:
-        yield
+        with override_settings(POSTBACKS_QUEUE=QUEUE):
+            yield
     finally:
         _purge()
-        app.conf.task_default_queue = previous
 
 
 def _purge() -> None:
@@ -270,7 +269,7 @@ def _noop_phase(report: Report, count: int, marker: Path, deadline: float) -> No
     marker.touch()
     started = time.monotonic()
     for _ in range(count):
-        noop.apply_async((str(marker),))
+        noop.apply_async((str(marker),), queue=QUEUE)
     report.noop_published = count
     done = 0
     while time.monotonic() < deadline:
