@@ -190,6 +190,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connection around every task unless this is set,
+# which costs a new PostgreSQL connection (and server process) per delivery. Connections are
+# kept instead and recycled by CONN_MAX_AGE and health checks (see postbacks_site.celery).
+CELERY_DB_REUSE_MAX = 1_000_000
 
 # --- Postbacks ------------------------------------------------------------------------------
 # Seconds to wait before each retry of a failed postback (the first attempt is immediate).
