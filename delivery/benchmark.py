@@ -56,6 +56,10 @@ from .envelopes import webhook_id
 from .models import Postback
 
 QUEUE = "postbacks-benchmark"
+RETRY_QUEUE = "postbacks-benchmark-retries"
+# Workers and this process route first attempts and retries (and waits for a busy
+# destination) to the benchmark's own queues.
+QUEUE_SETTINGS = {"POSTBACKS_QUEUE": QUEUE, "POSTBACKS_RETRY_QUEUE": RETRY_QUEUE}
 STATS_DIR_ENV = "POSTBACKS_BENCHMARK_STATS_DIR"
 # Counted beside the SQL statements: database connections the workers opened.
 CONNECTIONS = "(database connections opened)"
@@ -183,8 +187,9 @@ def run(options: Options, progress: Callable[[str], None]) -> Report:
                         folder / f"benchmark-{number}.log",
                         pool=options.pool,
                         concurrency=options.concurrency,
-                        extra_args=[f"--queues={QUEUE}", f"--include={__name__}"],
+                        extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
                         **{STATS_DIR_ENV: str(stats_dir)},
+                        **QUEUE_SETTINGS,
                     )
                 )
                 for number in range(1, options.workers + 1)
@@ -212,10 +217,10 @@ class _Fixture:
 
 @contextmanager
 def _benchmark_queue() -> Iterator[None]:
-    """Send this process's postbacks to the benchmark's own queue, empty before and after."""
+    """Send this process's postbacks to the benchmark's own queues, empty before and after."""
     _purge()
     try:
-        with override_settings(POSTBACKS_QUEUE=QUEUE):
+        with override_settings(**QUEUE_SETTINGS):
             yield
     finally:
         _purge()
@@ -223,7 +228,8 @@ def _benchmark_queue() -> Iterator[None]:
 
 def _purge() -> None:
     with app.connection_for_write() as broker:
-        app.amqp.queues[QUEUE].bind(broker.default_channel).purge()
+        for queue in QUEUE_SETTINGS.values():
+            app.amqp.queues[queue].bind(broker.default_channel).purge()
 
 
 def _create_fixture(receiver: ReceiverProcess, options: Options) -> _Fixture:

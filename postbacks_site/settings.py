@@ -177,8 +177,8 @@ if CELERY_BROKER_URL.startswith(("localfs://", "filesystem://")):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 # First attempts and retries travel in separate queues, so a backlog of retries to a dead
 # endpoint never delays fresh postbacks. A worker consumes both unless started with -Q.
-POSTBACKS_QUEUE = "postbacks"
-POSTBACKS_RETRY_QUEUE = "postbacks-retries"
+POSTBACKS_QUEUE = os.environ.get("POSTBACKS_QUEUE", "postbacks")
+POSTBACKS_RETRY_QUEUE = os.environ.get("POSTBACKS_RETRY_QUEUE", "postbacks-retries")
 CELERY_TASK_DEFAULT_QUEUE = POSTBACKS_QUEUE
 CELERY_TASK_QUEUES = {POSTBACKS_QUEUE: {}, POSTBACKS_RETRY_QUEUE: {}}
 CELERY_TASK_ACKS_LATE = True
