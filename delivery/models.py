@@ -195,3 +195,27 @@ def plaintext_smtp_allowed(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class DestinationSlot(models.Model):
+    """One of the few concurrent deliveries a destination (scheme, host, port) may receive.
+
+    A worker holds a slot while it waits for that receiver, so a receiver that takes 15 s to
+    answer occupies at most ``POSTBACKS_DESTINATION_CONCURRENCY`` workers and every other
+    destination keeps flowing. A slot whose lease ran out (its worker died) is free again.
+    """
+
+    destination = models.CharField(max_length=300)
+    number = models.PositiveSmallIntegerField()
+    holder = models.BigIntegerField(null=True, blank=True, help_text="The postback sending.")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["destination", "number"], name="destination_slot_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.destination} #{self.number}"

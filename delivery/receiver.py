@@ -62,7 +62,7 @@ class WebhookReceiver:
             self._replies = [_reply(item) for item in replies]
             self._default = _reply(then)
 
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[ReceivedRequest]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[ReceivedRequest]:
         """Block until ``count`` requests have arrived; raise ``TimeoutError`` otherwise."""
         deadline = time.monotonic() + timeout
         with self._lock:

@@ -24,7 +24,7 @@ from triggers.models import Trigger
 from triggers.selectors import is_live, triggers_for_event
 from triggers.services import HealthChange
 
-from . import envelopes
+from . import envelopes, throttling
 from .alerts import alert_health_change
 from .models import DeliveryAttempt, Postback, WorkspaceSettings
 from .policy import retry_delay
@@ -73,18 +73,27 @@ def create_postbacks(order: Order, event: str) -> list[Postback]:
     return postbacks
 
 
-def enqueue(postback_ids: Iterable[int], *, countdown: float | None = None, manual: bool = False):
-    """Publish a delivery task for each postback.
+def enqueue(
+    postback_ids: Iterable[int],
+    *,
+    countdown: float | None = None,
+    manual: bool = False,
+    retry: bool = False,
+) -> None:
+    """Publish a delivery task for each postback, retries to the retry queue.
 
     A broker that cannot be reached is logged, not raised: the postbacks are in the database
     and the periodic sweep queues them once the broker is back.
     """
     from .tasks import deliver_postback
 
+    queue = settings.POSTBACKS_RETRY_QUEUE if retry else settings.POSTBACKS_QUEUE
     queued = []
     for postback_id in postback_ids:
         try:
-            deliver_postback.apply_async((postback_id,), {"manual": manual}, countdown=countdown)
+            deliver_postback.apply_async(
+                (postback_id,), {"manual": manual}, countdown=countdown, queue=queue
+            )
         except Exception:
             logger.warning("Could not queue postback %s; the sweep will retry", postback_id)
             break
@@ -110,22 +119,23 @@ def send_test_postback(trigger: Trigger) -> DeliveryAttempt:
         is_test=True,
         order_reference="(test)",
     )
-    return deliver(postback.pk, manual=True)
+    return deliver(postback.pk, manual=True, throttle=False)
 
 
 def sweep_due_postbacks(limit: int = 1000) -> int:
     """Queue postbacks that are due but have no live queue message; returns how many."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.POSTBACKS_REQUEUE_AFTER)
-    due_ids = list(
+    due = list(
         Postback.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "attempt_count")[:limit]
     )
-    enqueue(due_ids)
-    return len(due_ids)
+    enqueue([pk for pk, attempts in due if not attempts])
+    enqueue([pk for pk, attempts in due if attempts], retry=True)
+    return len(due)
 
 
 def remove_old_bodies() -> int:
@@ -208,12 +218,16 @@ def _release_next_in_line(postback: Postback) -> None:
         transaction.on_commit(partial(enqueue, [following]))
 
 
-def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None:
+def deliver(
+    postback_id: int, *, manual: bool = False, throttle: bool = True
+) -> DeliveryAttempt | None:
     """Make one delivery attempt for a postback and record it.
 
     Returns None when no attempt was made: not due, delivered already, claimed by another
-    worker, waiting for an earlier postback of its order, or skipped because its trigger
-    was deactivated.
+    worker, waiting for an earlier postback of its order, waiting its turn at a busy
+    destination or under its trigger's rate limit (put back in the queue), or skipped
+    because its trigger was deactivated. ``throttle=False`` skips the destination and rate
+    limits, for a test send staff are waiting for.
     """
     postback = _claim(postback_id, manual=manual)
     if postback is None:
@@ -238,6 +252,29 @@ def deliver(postback_id: int, *, manual: bool = False) -> DeliveryAttempt | None
         )
         return None
 
+    destination = None
+    if throttle and trigger.delivery_method == Trigger.DeliveryMethod.WEBHOOK:
+        wait = throttling.rate_limit_wait(trigger)
+        destination = throttling.destination_key(trigger.url)
+        if wait or not throttling.acquire_slot(destination, postback.pk):
+            # Not an attempt: the postback waits its turn in the queue.
+            _release(postback)
+            enqueue(
+                [postback.pk],
+                countdown=wait or settings.POSTBACKS_DESTINATION_WAIT,
+                manual=manual,
+                retry=postback.attempt_count > 0,
+            )
+            return None
+    try:
+        return _attempt(postback, manual=manual)
+    finally:
+        if destination is not None:
+            throttling.release_slot(destination, postback.pk)
+
+
+def _attempt(postback: Postback, *, manual: bool) -> DeliveryAttempt:
+    trigger = postback.trigger
     now = timezone.now()
     attempt = DeliveryAttempt(
         postback=postback,
@@ -308,6 +345,23 @@ def _next_wait(postback: Postback, result: TransportResult, *, manual: bool) -> 
     )
 
 
+# What an attempt changes on its postback (and the render, kept from the first attempt).
+_RECORDED_FIELDS = [
+    "status",
+    "attempt_count",
+    "next_attempt_at",
+    "claimed_until",
+    "last_error",
+    "delivered_at",
+    "rendered_at",
+    "content_type",
+    "subject",
+    "body",
+    "html_body",
+    "updated_at",
+]
+
+
 def _record(
     postback: Postback,
     attempt: DeliveryAttempt,
@@ -356,25 +410,41 @@ def _record(
     postback.claimed_until = None
     with transaction.atomic():
         attempt.save()
-        postback.save()
+        postback.save(update_fields=_RECORDED_FIELDS)
         # A template error says nothing about the endpoint's health, and tests do not count.
         if rendered and not postback.is_test:
             _update_trigger_health(postback.trigger, result, now)
         if postback.status in SETTLED_STATUSES:
             _release_next_in_line(postback)
         if delay is not None and delay <= settings.POSTBACKS_QUEUE_DELAY_LIMIT:
-            transaction.on_commit(partial(enqueue, [postback.pk], countdown=delay))
+            transaction.on_commit(partial(enqueue, [postback.pk], countdown=delay, retry=True))
     logger.info(
         "postback %s attempt %s: %s%s",
         postback.pk,
         attempt.number,
         attempt.get_outcome_display(),
         f" ({result.error})" if result.error else "",
+        extra={
+            "postback_id": postback.pk,
+            "webhook_id": envelopes.webhook_id(postback),
+            "trigger_id": postback.trigger_id,
+            "order_reference": postback.order_reference,
+            "event": postback.event,
+            "attempt": attempt.number,
+            "kind": attempt.kind,
+            "outcome": attempt.outcome,
+            "response_status": result.status,
+            "duration_ms": result.duration_ms,
+            "error": result.error,
+            "next_attempt_at": postback.next_attempt_at,
+        },
     )
 
 
 def _update_trigger_health(trigger: Trigger, result: TransportResult, now: datetime) -> None:
     if result.delivered:
+        if trigger.failing_since is None:
+            return  # healthy before, healthy now: nothing to write (the common case)
         change = trigger_services.record_success(trigger.pk)
         detail = "A delivery succeeded again; the trigger is healthy."
     elif result.status == 410:

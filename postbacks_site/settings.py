@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +115,28 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+# WhiteNoise serves the admin's static files from the web process itself, compressed and
+# with cache-busting names in production (run collectstatic first).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- HTTPS and cookies in production (behind a TLS-terminating proxy, set
+# SECURE_PROXY_SSL_HEADER_NAME=HTTP_X_FORWARDED_PROTO) ---------------------------------------
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if os.environ.get("SECURE_PROXY_SSL_HEADER_NAME"):
+        SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER_NAME"], "https")
 
 # --- Email ----------------------------------------------------------------------------------
 # Used when the workspace has no SMTP server of its own configured in admin.
@@ -154,6 +177,12 @@ if CELERY_BROKER_URL.startswith(("localfs://", "filesystem://")):
     # The worker and any process that enqueues must share these folders.
     for _folder in ("queue", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+# First attempts and retries travel in separate queues, so a backlog of retries to a dead
+# endpoint never delays fresh postbacks. A worker consumes both unless started with -Q.
+POSTBACKS_QUEUE = "postbacks"
+POSTBACKS_RETRY_QUEUE = "postbacks-retries"
+CELERY_TASK_DEFAULT_QUEUE = POSTBACKS_QUEUE
+CELERY_TASK_QUEUES = {POSTBACKS_QUEUE: {}, POSTBACKS_RETRY_QUEUE: {}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -163,6 +192,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connection around every task unless this is set,
+# which costs a new PostgreSQL connection (and server process) per delivery. Connections are
+# kept instead and recycled by CONN_MAX_AGE and health checks (see postbacks_site.celery).
+CELERY_DB_REUSE_MAX = 1_000_000
 
 # --- Postbacks ------------------------------------------------------------------------------
 # Seconds to wait before each retry of a failed postback (the first attempt is immediate).
@@ -191,6 +224,11 @@ POSTBACKS_QUEUE_DELAY_LIMIT = float(os.environ.get("POSTBACKS_QUEUE_DELAY_LIMIT"
 # A postback queued this long ago and still due is queued again (its message was lost).
 POSTBACKS_REQUEUE_AFTER = float(os.environ.get("POSTBACKS_REQUEUE_AFTER", "600"))
 
+# At most this many deliveries wait on one destination (scheme, host, port) at a time, so a
+# slow receiver cannot occupy every worker; 0 lifts the limit. Postbacks beyond it are put
+# back in the queue for POSTBACKS_DESTINATION_WAIT seconds, which is not an attempt.
+POSTBACKS_DESTINATION_CONCURRENCY = int(os.environ.get("POSTBACKS_DESTINATION_CONCURRENCY", "4"))
+POSTBACKS_DESTINATION_WAIT = float(os.environ.get("POSTBACKS_DESTINATION_WAIT", "1"))
 # A trigger whose deliveries have done nothing but fail for this long is deactivated.
 POSTBACKS_DEACTIVATE_AFTER = float(os.environ.get("POSTBACKS_DEACTIVATE_AFTER", str(5 * 86400)))
 # After a signing secret is rotated, the old one keeps signing alongside for this long.
@@ -204,6 +242,8 @@ POSTBACKS_BODY_RETENTION_DAYS = int(os.environ.get("POSTBACKS_BODY_RETENTION_DAY
 POSTBACKS_ALLOWED_NETWORKS = env_list(
     "POSTBACKS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128" if DEBUG else ""
 )
+# Bearer token Prometheus sends to read /metrics (staff logged in to admin may read it too).
+POSTBACKS_METRICS_TOKEN = os.environ.get("POSTBACKS_METRICS_TOKEN", "")
 # Fernet keys for secrets at rest, comma-separated, newest first (see postbacks_site.encryption).
 POSTBACKS_ENCRYPTION_KEYS = env_list("POSTBACKS_ENCRYPTION_KEYS")
 
@@ -257,11 +297,16 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# LOG_FORMAT=json writes one JSON object per line, with the fields of each delivery attempt.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "postbacks_site.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

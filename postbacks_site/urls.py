@@ -6,8 +6,11 @@ from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet, OrderViewSet
 from delivery.api import PostbackViewSet, SendTestEmailView, WorkspaceSettingsView
+from delivery.views import metrics
 from templates_app.api import LookupEntryViewSet, LookupTableViewSet, TemplateViewSet
 from triggers.api import TriggerViewSet
+
+from .health import healthz, readyz
 
 router = DefaultRouter()
 router.include_format_suffixes = False  # one URL per resource, in the schema and in use
@@ -25,6 +28,9 @@ admin.site.index_title = "Order status notifications"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/workspace-settings/", WorkspaceSettingsView.as_view(), name="workspace-settings"),
     path(

@@ -17,16 +17,25 @@ from .factories import make_customer, make_order, make_template, make_trigger
 pytestmark = pytest.mark.django_db
 
 
+class Published(list):
+    """(postback id, manual) for each message published, and the queue of each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queues: list[str] = []
+
+
 @pytest.fixture
 def published(monkeypatch):
-    """Postback ids published to the broker (recorded here instead of sent)."""
-    ids: list[tuple[int, bool]] = []
+    """Messages published to the broker (recorded here instead of sent)."""
+    record = Published()
 
     def apply_async(args, kwargs, **options):
-        ids.append((args[0], kwargs["manual"]))
+        record.append((args[0], kwargs["manual"]))
+        record.queues.append(options["queue"])
 
     monkeypatch.setattr(deliver_postback, "apply_async", apply_async)
-    return ids
+    return record
 
 
 def shipped_postback(url: str, **trigger_fields) -> Postback:
@@ -98,6 +107,21 @@ def test_a_retry_due_later_is_left_to_the_sweep(receiver, published, settings):
     assert published == []  # no queue message waits an hour in the broker
     assert services.sweep_due_postbacks() == 0  # not due yet
     assert services.deliver(postback.pk) is None
+
+
+def test_retries_travel_in_their_own_queue(
+    receiver, published, settings, django_capture_on_commit_callbacks
+):
+    settings.POSTBACKS_RETRY_SCHEDULE = [0.1]
+    receiver.reply_with(503)
+    with django_capture_on_commit_callbacks(execute=True):
+        postback = shipped_postback(receiver.url())
+    assert published.queues == ["postbacks"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.deliver(postback.pk)
+
+    assert published.queues == ["postbacks", "postbacks-retries"]
 
 
 def test_unreachable_receiver_is_a_retryable_failure_in_plain_words(published, settings):

@@ -114,3 +114,23 @@ def test_postbacks_are_written_in_the_orders_transaction():
         raise RuntimeError
 
     assert Postback.objects.count() == 0
+
+
+@pytest.mark.parametrize("trigger_count", [1, 10])
+def test_a_status_change_costs_the_same_queries_for_any_number_of_triggers(
+    trigger_count, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    from delivery.tasks import deliver_postback
+
+    monkeypatch.setattr(deliver_postback, "apply_async", lambda *args, **kwargs: None)
+    customer = make_customer()
+    for number in range(trigger_count):
+        make_trigger(customer, url=f"http://127.0.0.1:9/{number}")
+    order = make_order(customer)
+
+    # Savepoint, UPDATE order, SELECT triggers, INSERT postbacks (one statement), release;
+    # then, after commit, one UPDATE marking them queued.
+    with django_assert_num_queries(6), django_capture_on_commit_callbacks(execute=True):
+        change_order_status(order, OrderStatus.SHIPPED)
+
+    assert Postback.objects.count() == trigger_count

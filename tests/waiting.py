@@ -9,7 +9,7 @@ from delivery.models import Postback
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 15.0, interval: float = 0.05) -> T:
+def wait_until(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()

@@ -1,7 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import MinValueValidator, URLValidator
 from django.db import models
 
 from customers.events import Event
@@ -70,6 +70,14 @@ class Trigger(models.Model):
     retry_on_failure = models.BooleanField(
         default=True, help_text="Retry a failed delivery on the published backoff schedule."
     )
+    rate_limit = models.FloatField(
+        "rate limit (requests per second)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01)],
+        help_text="For receivers that ask for one: at most this many requests per second.",
+    )
+    next_send_at = models.DateTimeField(null=True, blank=True, editable=False)
     ordered_delivery = models.BooleanField(
         default=False,
         help_text=(

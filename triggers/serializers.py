@@ -39,6 +39,7 @@ class TriggerSerializer(ModelCleanSerializer):
             "http_method",
             "email_recipients",
             "retry_on_failure",
+            "rate_limit",
             "ordered_delivery",
             "custom_headers",
             "custom_headers_masked",

@@ -1,0 +1,471 @@
+"""The delivery benchmark: how fast status changes become webhooks, against Celery's own ceiling.
+
+One run, on the configured database and broker, with real ``celery worker`` processes and a
+fast receiver on 127.0.0.1 (``delivery.benchmark_receiver``):
+
+1. the no-op phase publishes K tasks that do nothing and times how fast the workers get
+   through them: the ceiling Celery itself imposes with these workers and this broker;
+2. the delivery phase changes N orders' status, each in its own transaction as a request
+   would, fanning out to M triggers each, and times every request from the commit of its
+   status change to its receipt (matched by ``webhook-id``).
+
+The same workers serve both phases, so pool, concurrency, prefetch and acks_late are the same
+by construction. Everything runs on a queue of its own, so no other worker on the broker
+takes the benchmark's messages and purging it touches nobody else's; the benchmark's
+customer, template, triggers, orders and postbacks are deleted afterwards.
+
+This module is also imported by the benchmark's workers (``--include``): that registers the
+no-op task and, with ``POSTBACKS_BENCHMARK_STATS_DIR`` set, counts the SQL each worker runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import celery
+from celery import shared_task
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.backends.signals import connection_created
+from django.test import override_settings
+
+from customers.events import Event, OrderStatus
+from customers.models import Customer, Order
+from customers.services import change_order_status
+from postbacks_site.celery import app
+from postbacks_site.worker_process import WorkerProcess
+from templates_app.models import Template
+from triggers.models import Trigger
+
+from .benchmark_receiver import ReceiverProcess
+from .demo import DEMO_ORDER_DATA, DEMO_TEMPLATE
+from .envelopes import webhook_id
+from .models import Postback
+
+QUEUE = "postbacks-benchmark"
+STATS_DIR_ENV = "POSTBACKS_BENCHMARK_STATS_DIR"
+# Counted beside the SQL statements: database connections the workers opened.
+CONNECTIONS = "(database connections opened)"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def noop(marker: str) -> None:
+    """Does nothing but say it ran: one byte appended to ``marker`` (O_APPEND writes are
+    atomic), which works the same on every broker and costs microseconds."""
+    with open(marker, "ab", buffering=0) as file:
+        file.write(b".")
+
+
+class QueryCounter:
+    """A Django execute wrapper that counts statements by their SQL (placeholders unfilled,
+    so every delivery's "UPDATE postback ... WHERE id = %s" is one line)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.counts[sql] += 1
+        return execute(sql, params, many, context)
+
+
+def _count_worker_queries(stats_dir: Path) -> None:
+    """In a benchmark worker: count every statement on every connection, and write the counts
+    to ``stats_dir/<pid>.json`` when the process (or, in prefork, each child) shuts down."""
+    counter = QueryCounter()
+
+    def wrap(sender, connection, **kwargs):  # type: ignore[no-untyped-def]
+        # Fires on every (re)connection of a thread's DatabaseWrapper, which keeps its list.
+        with counter.lock:
+            counter.counts[CONNECTIONS] += 1
+        if counter not in connection.execute_wrappers:
+            connection.execute_wrappers.append(counter)
+
+    def reset(**kwargs):  # type: ignore[no-untyped-def]
+        counter.counts.clear()  # a prefork child starts from the parent's copy
+
+    def dump(**kwargs):  # type: ignore[no-untyped-def]
+        if counter.counts:
+            (stats_dir / f"{os.getpid()}.json").write_text(json.dumps(counter.counts))
+
+    connection_created.connect(wrap, weak=False)
+    worker_process_init.connect(reset, weak=False)
+    worker_process_shutdown.connect(dump, weak=False)
+    worker_shutdown.connect(dump, weak=False)
+
+
+if os.environ.get(STATS_DIR_ENV):
+    _count_worker_queries(Path(os.environ[STATS_DIR_ENV]))
+
+
+@dataclass(frozen=True)
+class Options:
+    orders: int = 1000
+    triggers: int = 1
+    workers: int = 2
+    concurrency: int = 2
+    pool: str = "prefork"
+    clients: int = 4  # threads firing status changes at once, as concurrent requests would
+    noop_tasks: int | None = None  # None: as many as deliveries expected (orders x triggers)
+    timeout: float = 600.0
+
+
+@dataclass
+class Report:
+    options: Options
+    environment: dict[str, str]
+    noop_published: int = 0
+    noop_done: int = 0
+    noop_seconds: float = 0.0
+    status_changes: int = 0
+    fire_seconds: float = 0.0
+    driver_queries: int = 0
+    expected: int = 0
+    received: int = 0
+    duplicates: int = 0
+    delivery_seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    delivered_in_db: int = 0
+    worker_queries: Counter[str] = field(default_factory=Counter)
+    peak_rss_kib: list[tuple[int, int, int]] = field(default_factory=list)  # per worker
+    timed_out: bool = False
+
+    @property
+    def noop_rate(self) -> float:
+        return self.noop_done / self.noop_seconds if self.noop_seconds else 0.0
+
+    @property
+    def delivery_rate(self) -> float:
+        unique = self.received - self.duplicates
+        return unique / self.delivery_seconds if self.delivery_seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        """Nearest-rank percentile of the latencies, in seconds."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
+        return ordered[int(rank) - 1]
+
+
+def run(options: Options, progress: Callable[[str], None]) -> Report:
+    """Run both phases once and return their figures; always stops by ``options.timeout``
+    (plus the bounded time to start and stop workers) and always deletes its data."""
+    deadline = time.monotonic() + options.timeout
+    report = Report(options=options, environment=_environment(options))
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pb-benchmark-")))
+        stats_dir = folder / "stats"
+        stats_dir.mkdir()
+        receiver = stack.enter_context(ReceiverProcess())
+        stack.enter_context(_benchmark_queue())
+        fixture = _create_fixture(receiver, options)
+        stack.callback(_remove_fixture, fixture)
+        with ExitStack() as running:
+            progress(f"starting {options.workers} worker(s)")
+            workers = [
+                running.enter_context(
+                    WorkerProcess(
+                        folder / f"benchmark-{number}.log",
+                        pool=options.pool,
+                        concurrency=options.concurrency,
+                        extra_args=[f"--queues={QUEUE}", f"--include={__name__}"],
+                        **{STATS_DIR_ENV: str(stats_dir)},
+                    )
+                )
+                for number in range(1, options.workers + 1)
+            ]
+            noop_tasks = options.noop_tasks or options.orders * options.triggers
+            progress(f"no-op phase: {noop_tasks} tasks")
+            _noop_phase(report, noop_tasks, folder / "noop-marker", deadline)
+            progress(f"delivery phase: {options.orders} orders x {options.triggers} triggers")
+            committed = _delivery_phase(report, fixture, receiver, deadline, progress)
+            report.peak_rss_kib = [_peak_rss_kib(worker.pid) for worker in workers]
+            progress("stopping workers")
+        # Stopped: every worker process has written its query counts.
+        for path in stats_dir.glob("*.json"):
+            report.worker_queries.update(json.loads(path.read_text()))
+        _match_receipts(report, fixture, receiver.receipts, committed)
+    return report
+
+
+@dataclass
+class _Fixture:
+    customer: Customer
+    template: Template
+    orders: list[Order]
+
+
+@contextmanager
+def _benchmark_queue() -> Iterator[None]:
+    """Send this process's postbacks to the benchmark's own queue, empty before and after."""
+    _purge()
+    try:
+        with override_settings(POSTBACKS_QUEUE=QUEUE):
+            yield
+    finally:
+        _purge()
+
+
+def _purge() -> None:
+    with app.connection_for_write() as broker:
+        app.amqp.queues[QUEUE].bind(broker.default_channel).purge()
+
+
+def _create_fixture(receiver: ReceiverProcess, options: Options) -> _Fixture:
+    """A customer of its own with M triggers on "order shipped" pointing at the receiver and
+    N orders in "produced" (bulk-created: creating them raises no event)."""
+    tag = f"benchmark-{uuid.uuid4().hex[:12]}"
+    with transaction.atomic():
+        customer = Customer.objects.create(name=f"Benchmark {tag}", reference_id=tag)
+        template = Template.objects.create(name=f"Benchmark {tag}", body=DEMO_TEMPLATE)
+        for number in range(1, options.triggers + 1):
+            Trigger.objects.create(
+                customer=customer,
+                name=f"Benchmark trigger {number}",
+                event=Event.ORDER_SHIPPED,
+                template=template,
+                url=receiver.url(f"/benchmark/{number}"),
+            )
+        Order.objects.bulk_create(
+            Order(
+                customer=customer,
+                reference_id=f"{tag}-{number}",
+                status=OrderStatus.PRODUCED,
+                data=DEMO_ORDER_DATA,
+            )
+            for number in range(1, options.orders + 1)
+        )
+    # As an API view would load them: status_at_load set, customer at hand.
+    loaded = list(Order.objects.filter(customer=customer).select_related("customer"))
+    return _Fixture(customer=customer, template=template, orders=loaded)
+
+
+def _remove_fixture(fixture: _Fixture) -> None:
+    customer = fixture.customer
+    with transaction.atomic():
+        Postback.objects.filter(trigger__customer=customer).delete()  # attempts go with them
+        Order.objects.filter(customer=customer).delete()
+        Trigger.objects.filter(customer=customer).delete()
+        fixture.template.delete()
+        customer.delete()
+
+
+def _noop_phase(report: Report, count: int, marker: Path, deadline: float) -> None:
+    marker.touch()
+    started = time.monotonic()
+    for _ in range(count):
+        noop.apply_async((str(marker),), queue=QUEUE)
+    report.noop_published = count
+    done = 0
+    while time.monotonic() < deadline:
+        done = marker.stat().st_size
+        if done >= count:
+            break
+        time.sleep(0.002)
+    else:
+        report.timed_out = True
+    report.noop_done = done
+    report.noop_seconds = time.monotonic() - started
+
+
+def _delivery_phase(
+    report: Report,
+    fixture: _Fixture,
+    receiver: ReceiverProcess,
+    deadline: float,
+    progress: Callable[[str], None],
+) -> dict[int, float]:
+    """Fire the status changes from ``clients`` threads; returns each order's commit time
+    (time.time, like the receipts)."""
+    committed: dict[int, float] = {}
+    counter = QueryCounter()
+    clients = report.options.clients
+    started = time.monotonic()
+    threads = [
+        threading.Thread(
+            target=_fire, args=(fixture.orders[number::clients], committed, counter, deadline)
+        )
+        for number in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report.fire_seconds = time.monotonic() - started
+    report.status_changes = len(committed)
+    report.timed_out = report.status_changes < len(fixture.orders)
+    report.driver_queries = sum(counter.counts.values())
+    report.expected = len(committed) * report.options.triggers
+    progress(f"fired {len(committed)} status changes in {report.fire_seconds:.1f} s")
+    received = receiver.wait_for(
+        report.expected, deadline, lambda n: progress(f"received {n}/{report.expected}")
+    )
+    if received < report.expected:
+        report.timed_out = True
+    return committed
+
+
+def _fire(
+    orders: list[Order], committed: dict[int, float], counter: QueryCounter, deadline: float
+) -> None:
+    """One client: each status change in its own transaction, as one request would make it."""
+    try:
+        with connection.execute_wrapper(counter):
+            for order in orders:
+                if time.monotonic() >= deadline:
+                    return
+                with transaction.atomic():
+                    # Registered first, so it runs first after COMMIT, before the enqueueing.
+                    transaction.on_commit(partial(_stamp, committed, order.pk))
+                    change_order_status(order, OrderStatus.SHIPPED)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _stamp(committed: dict[int, float], order_id: int) -> None:
+    committed[order_id] = time.time()
+
+
+def _match_receipts(
+    report: Report,
+    fixture: _Fixture,
+    receipts: list[tuple[str, float]],
+    committed: dict[int, float],
+) -> None:
+    """Latency of each postback's first request: receipt minus its order's commit."""
+    postbacks = Postback.objects.filter(trigger__customer=fixture.customer).only(
+        "public_id", "order_id", "status"
+    )
+    order_of = {webhook_id(postback): postback.order_id for postback in postbacks}
+    report.delivered_in_db = sum(p.status == Postback.Status.DELIVERED for p in postbacks)
+    report.received = len(receipts)
+    seen: set[str] = set()
+    for message_id, received_at in receipts:
+        if message_id in seen:
+            report.duplicates += 1
+            continue
+        seen.add(message_id)
+        order_id = order_of.get(message_id)
+        if order_id in committed:
+            report.latencies.append(received_at - committed[order_id])
+    if committed and receipts:
+        report.delivery_seconds = max(at for _, at in receipts) - min(committed.values())
+
+
+def _peak_rss_kib(pid: int) -> tuple[int, int, int]:
+    """(VmHWM of the worker's main process, summed VmHWM of its child processes, how many
+    children) in KiB, from /proc; zeros where /proc is not there. Children share pages with
+    their parent, so the sum over-counts: it is an upper bound."""
+    children = [child for child in _all_pids() if _parent_of(child) == pid]
+    return _vm_hwm(pid), sum(_vm_hwm(child) for child in children), len(children)
+
+
+def _all_pids() -> list[int]:
+    proc = Path("/proc")
+    return [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _vm_hwm(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _environment(options: Options) -> dict[str, str]:
+    db = connection.settings_dict
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            vendor = f"PostgreSQL {cursor.fetchone()[0]}"
+    return {
+        "database": f"{vendor} ({db['NAME']})",
+        "broker": app.connection_for_write().as_uri(),
+        "pool": f"{options.pool}, {options.workers} worker(s) x concurrency {options.concurrency}",
+        "firing clients": f"{options.clients} thread(s), one transaction per status change",
+        "prefetch multiplier": str(settings.CELERY_WORKER_PREFETCH_MULTIPLIER),
+        "acks_late": str(settings.CELERY_TASK_ACKS_LATE),
+        "orders x triggers": f"{options.orders} x {options.triggers}",
+        "machine": f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, "
+        f"Celery {celery.__version__}",
+    }
+
+
+def format_report(report: Report, top_statements: int = 12) -> str:
+    """The report as the command prints it: environment, figures, the SQL behind a delivery."""
+    lines = ["Environment"]
+    lines += [f"  {name:<22} {value}" for name, value in report.environment.items()]
+    deliveries = report.received - report.duplicates
+    per_delivery = deliveries or 1
+    statements = Counter(report.worker_queries)
+    connections = statements.pop(CONNECTIONS, 0)
+    main_kib = max((main for main, _, _ in report.peak_rss_kib), default=0)
+    total_kib = max((main + kids for main, kids, _ in report.peak_rss_kib), default=0)
+    children = max((count for _, _, count in report.peak_rss_kib), default=0)
+    ratio = report.delivery_rate / report.noop_rate if report.noop_rate else float("nan")
+    rows = [
+        (
+            "no-op tasks",
+            f"{report.noop_done}/{report.noop_published} in {report.noop_seconds:.2f}s",
+        ),
+        ("no-op tasks/s", f"{report.noop_rate:.1f}"),
+        ("status changes fired", f"{report.status_changes} in {report.fire_seconds:.2f} s"),
+        (
+            "per status change",
+            f"{report.driver_queries / (report.status_changes or 1):.1f} queries, "
+            f"{1000 * report.fire_seconds / (report.status_changes or 1):.1f} ms",
+        ),
+        ("deliveries", f"{deliveries}/{report.expected} in {report.delivery_seconds:.2f} s"),
+        ("duplicates received", str(report.duplicates)),
+        ("delivered (database)", str(report.delivered_in_db)),
+        ("deliveries/s", f"{report.delivery_rate:.1f}"),
+        ("ratio to no-op", f"{ratio:.2f}"),
+        ("latency p50", f"{1000 * report.percentile(0.50):.0f} ms"),
+        ("latency p95", f"{1000 * report.percentile(0.95):.0f} ms"),
+        ("latency p99", f"{1000 * report.percentile(0.99):.0f} ms"),
+        ("latency max", f"{1000 * max(report.latencies, default=float('nan')):.0f} ms"),
+        (
+            "peak worker RSS",
+            f"{total_kib / 1024:.0f} MiB (main {main_kib / 1024:.0f} MiB + "
+            f"{children} child(ren); VmHWM summed, shared pages counted in each)",
+        ),
+        ("queries per delivery", f"{statements.total() / per_delivery:.1f} (in the workers)"),
+        ("connections/delivery", f"{connections / per_delivery:.2f} (database connections opened)"),
+    ]
+    lines += ["", "Results" + ("  (TIMED OUT: partial figures)" if report.timed_out else "")]
+    lines += [f"  {name:<22} {value}" for name, value in rows]
+    if statements:
+        lines += ["", "Worker SQL per delivery (most frequent first)"]
+        for sql, count in statements.most_common(top_statements):
+            text = " ".join(sql.split())
+            text = text if len(text) <= 110 else text[:107] + "..."
+            lines.append(f"  {count / per_delivery:6.2f}  {text}")
+    return "\n".join(lines)
