@@ -1,8 +1,27 @@
 import uuid
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from .events import OrderStatus
+
+
+def validate_order_data(data: Any) -> None:
+    """An order's data is a JSON object (templates and ``order_event_data`` read it as one)
+    with no NUL character anywhere, which PostgreSQL cannot store in JSON."""
+    if not isinstance(data, dict):
+        raise ValidationError("The order data must be a JSON object: {...}.")
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise ValidationError("The order data cannot contain the NUL character (\\u0000).")
 
 
 class Customer(models.Model):
@@ -48,6 +67,7 @@ class Order(models.Model):
     data = models.JSONField(
         default=dict,
         blank=True,
+        validators=[validate_order_data],
         help_text=(
             "The order as JSON: items (with fulfillments: trackingCode, trackingUrl, "
             "carrierName, carrierUid), shipment, addresses, metadata."

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
     "django_celery_beat",
     "customers",
     "templates_app",
@@ -251,9 +253,48 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["postbacks_site.api.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["postbacks_site.api.TokenRateThrottle"],
+    # Per API token (per user for a staff session), counted in Django's cache: the default
+    # in-memory cache counts per web process.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("POSTBACKS_API_RATE", "600/minute"),
+        # Actions that send a webhook or an email now: trigger test, send test email.
+        "sends": os.environ.get("POSTBACKS_API_SEND_RATE", "10/minute"),
+    },
+    "EXCEPTION_HANDLER": "postbacks_site.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Postbacks API",
+    "DESCRIPTION": (
+        "Customers, orders, templates, lookup tables, triggers, workspace settings and the "
+        "delivery log of Postbacks. Authenticate with `Authorization: Token <key>` (or a staff "
+        "session); permissions are Django's model permissions (`view_` to read). Every error "
+        'is `{"errors": {"<field>": ["message"]}}`, with `non_field_errors` for the request as '
+        "a whole and `detail` for authentication, permission, not found and throttling."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so write-only secrets and read-only fields
+    # are each described where they apply.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Orders and postbacks both have a "status", with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "customers.events.OrderStatus",
+        "PostbackStatusEnum": "delivery.models.Postback.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "postbacks_site.api_errors.add_error_responses",
+    ],
 }
 
 # LOG_FORMAT=json writes one JSON object per line, with the fields of each delivery attempt.

@@ -19,6 +19,8 @@ from django.db import connections
 from delivery.receiver import WebhookReceiver
 from postbacks_site.celery import app as celery_app
 
+from .api_clients import token_client, user_with_permissions
+
 
 def _filesystem_broker() -> bool:
     return celery_app.conf.broker_url.startswith(("localfs://", "filesystem://"))
@@ -115,3 +117,23 @@ def test_ca(tmp_path_factory):
 def trust_test_ca(settings, test_ca):
     settings.POSTBACKS_SMTP_CA_FILE = test_ca.ca_file
     return test_ca
+
+
+@pytest.fixture
+def quiet_broker(celery_broker):
+    """For tests that queue deliveries with no worker to take them: the messages go to the
+    test broker and are purged afterwards, so no later test's worker delivers them."""
+    yield celery_broker
+    _purge_queue()
+
+
+@pytest.fixture
+def staff_api(db):
+    """An integration's token whose user holds every model permission of the project."""
+    return token_client(user_with_permissions("staff", ("view", "add", "change", "delete")))
+
+
+@pytest.fixture
+def readonly_api(db):
+    """A token whose user may only view: the read-only role."""
+    return token_client(user_with_permissions("reader", ("view",)))

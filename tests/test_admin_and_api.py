@@ -106,4 +106,4 @@ def test_api_status_change_creates_the_postback(admin_user, receiver):
     assert [p["order_reference"] for p in postbacks] == [order.reference_id]
     bad = client.patch(f"/api/orders/{order.pk}/", {"status": "lost"}, format="json")
     assert bad.status_code == 400
-    assert "status" in bad.json()
+    assert "status" in bad.json()["errors"]
