@@ -110,6 +110,7 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"/api/schema/" in docs.content
+    assert b"cdn.jsdelivr.net" not in docs.content  # served locally: works offline
 
 
 # Built at import, from the same generator the schema view uses; no database needed for that.
