@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+
+from postbacks_site.admin_tools import set_active_each
 
 from . import services
 from .forms import LookupCsvImportForm, RenderForm, RenderInputForm
@@ -23,6 +26,15 @@ class TemplateAdmin(admin.ModelAdmin):
         ("Content", {"fields": ["subject", "body", "html_body"]}),
     ]
     change_form_template = "admin/templates_app/template/change_form.html"
+    actions = ["activate_selected", "deactivate_selected"]
+
+    @admin.action(description="Activate the selected templates", permissions=["change"])
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        set_active_each(self, request, queryset, True, services.set_active)
+
+    @admin.action(description="Deactivate the selected templates", permissions=["change"])
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        set_active_each(self, request, queryset, False, services.set_active)
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         render = self.admin_site.admin_view(self.render_view)
