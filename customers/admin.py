@@ -26,7 +26,7 @@ class TriggerListInline(admin.TabularInline):
         return False  # added by NewTriggerInline, under its own heading
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Trigger]:
-        return super().get_queryset(request).select_related("template")
+        return super().get_queryset(request).select_related("template", "customer")
 
     @admin.display(description="delivery")
     def delivery(self, trigger: Trigger) -> str:

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from postbacks_site.admin_tools import set_active_each
 
@@ -37,7 +38,8 @@ class TemplateAdmin(admin.ModelAdmin):
         set_active_each(self, request, queryset, False, services.set_active)
 
     def get_urls(self):  # type: ignore[no-untyped-def]
-        render = self.admin_site.admin_view(self.render_view)
+        # Its answer is shown in a frame of the template's page: same-origin framing only.
+        render = self.admin_site.admin_view(xframe_options_sameorigin(self.render_view))
         return [path("render/", render, name="templates_app_template_render"), *super().get_urls()]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):  # type: ignore[no-untyped-def]

@@ -115,3 +115,26 @@ def test_ca(tmp_path_factory):
 def trust_test_ca(settings, test_ca):
     settings.POSTBACKS_SMTP_CA_FILE = test_ca.ca_file
     return test_ca
+
+
+class Published(list):
+    """(postback id, manual) for each message published, and the queue of each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queues: list[str] = []
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Messages published to the broker (recorded here instead of sent)."""
+    from delivery.tasks import deliver_postback
+
+    record = Published()
+
+    def apply_async(args, kwargs, **options):
+        record.append((args[0], kwargs["manual"]))
+        record.queues.append(options["queue"])
+
+    monkeypatch.setattr(deliver_postback, "apply_async", apply_async)
+    return record
