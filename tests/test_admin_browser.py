@@ -41,7 +41,12 @@ pytestmark = [
 
 @pytest.fixture
 def page(monkeypatch):
+    from django.db import connection
     from playwright.sync_api import sync_playwright
+
+    # The live server's thread must not keep a database connection open after each request
+    # (CONN_MAX_AGE), or the test database cannot be dropped at the end of the run.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
     # ordinary synchronous code all the same.
