@@ -41,7 +41,7 @@ pytestmark = [
 
 @pytest.fixture
 def page(monkeypatch):
-    from django.db import connection
+    from django.db import connection, connections
     from playwright.sync_api import sync_playwright
 
     # The live server's thread must not keep a database connection open after each request
@@ -62,6 +62,9 @@ def page(monkeypatch):
             yield context.new_page()
         finally:
             browser.close()
+            # Close the connections the test's own queries opened: left open, PostgreSQL
+            # refuses to drop the test database at the end of the run.
+            connections.close_all()
 
 
 def shot(page, name: str) -> None:
