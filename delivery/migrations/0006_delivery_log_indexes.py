@@ -7,8 +7,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('delivery', '0004_postback_is_test'),
-        ('triggers', '0003_email_recipients_from_event_data'),
+        ('delivery', '0005_fair_delivery'),
+        ('triggers', '0004_fair_delivery'),
     ]
 
     operations = [

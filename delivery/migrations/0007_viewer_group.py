@@ -34,8 +34,8 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         ("customers", "0001_initial"),
         ("templates_app", "0002_template_event_and_strict_undefined"),
-        ("triggers", "0003_email_recipients_from_event_data"),
-        ("delivery", "0005_delivery_log_indexes"),
+        ("triggers", "0004_fair_delivery"),
+        ("delivery", "0006_delivery_log_indexes"),
     ]
 
     operations = [migrations.RunPython(create_viewer_group, remove_viewer_group)]
