@@ -16,6 +16,7 @@ from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
 from templates_app.rendering import RenderedMessage
+from triggers.masking import mask_value
 from triggers.models import Trigger
 from triggers.recipients import render_recipients
 
@@ -57,14 +58,14 @@ def webhook_request(postback: Postback, message: RenderedMessage, now: datetime)
 
 def masked_headers(trigger: Trigger, headers: dict[str, str]) -> dict[str, str]:
     """``headers`` as the delivery log shows them: credentials hidden, custom header values
-    (often API keys) reduced to their last four characters when long enough to spare them."""
+    (often API keys) masked by ``triggers.masking.mask_value``."""
     custom = {name.lower() for name, _ in trigger.header_pairs()}
     shown = {}
     for name, value in headers.items():
         if name.lower() == "authorization":
             value = value.split(" ", 1)[0] + " ****"
         elif name.lower() in custom:
-            value = "****" + value[-4:] if len(value) >= 16 else "****"
+            value = mask_value(value)
         shown[name] = value
     return shown
 

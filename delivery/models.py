@@ -70,7 +70,13 @@ class Postback(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="postback_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="postback_due_idx"),
+            # The delivery log's filters, each with its newest-first order.
+            models.Index(fields=["status", "-created_at"], name="postback_status_created_idx"),
+            models.Index(fields=["event", "-created_at"], name="postback_event_created_idx"),
+            models.Index(fields=["trigger", "-created_at"], name="postback_trigger_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} for {self.order_reference or 'sample data'}"

@@ -1,9 +1,13 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from postbacks_site.admin_tools import set_active_each
 
 from . import services
 from .forms import LookupCsvImportForm, RenderForm, RenderInputForm
@@ -23,9 +27,19 @@ class TemplateAdmin(admin.ModelAdmin):
         ("Content", {"fields": ["subject", "body", "html_body"]}),
     ]
     change_form_template = "admin/templates_app/template/change_form.html"
+    actions = ["activate_selected", "deactivate_selected"]
+
+    @admin.action(description="Activate the selected templates", permissions=["change"])
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        set_active_each(self, request, queryset, True, services.set_active)
+
+    @admin.action(description="Deactivate the selected templates", permissions=["change"])
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        set_active_each(self, request, queryset, False, services.set_active)
 
     def get_urls(self):  # type: ignore[no-untyped-def]
-        render = self.admin_site.admin_view(self.render_view)
+        # Its answer is shown in a frame of the template's page: same-origin framing only.
+        render = self.admin_site.admin_view(xframe_options_sameorigin(self.render_view))
         return [path("render/", render, name="templates_app_template_render"), *super().get_urls()]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):  # type: ignore[no-untyped-def]

@@ -23,6 +23,18 @@ from .rendering import RenderProblem, RenderResult, render_template
 from .samples import sample_event_data
 
 
+def set_active(template: Template, active: bool) -> None:
+    """Activate or deactivate a template.
+
+    Activation goes through ``Template.full_clean``, which refuses a template that does not
+    render its event's sample data; the ValidationError says where it fails.
+    """
+    template.is_active = active
+    if active:
+        template.full_clean()
+    template.save(update_fields=["is_active", "updated_at"])
+
+
 def render_preview(
     template: Template,
     *,

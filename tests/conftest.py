@@ -137,3 +137,26 @@ def staff_api(db):
 def readonly_api(db):
     """A token whose user may only view: the read-only role."""
     return token_client(user_with_permissions("reader", ("view",)))
+
+
+class Published(list):
+    """(postback id, manual) for each message published, and the queue of each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queues: list[str] = []
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Messages published to the broker (recorded here instead of sent)."""
+    from delivery.tasks import deliver_postback
+
+    record = Published()
+
+    def apply_async(args, kwargs, **options):
+        record.append((args[0], kwargs["manual"]))
+        record.queues.append(options["queue"])
+
+    monkeypatch.setattr(deliver_postback, "apply_async", apply_async)
+    return record

@@ -17,27 +17,6 @@ from .factories import make_customer, make_order, make_template, make_trigger
 pytestmark = pytest.mark.django_db
 
 
-class Published(list):
-    """(postback id, manual) for each message published, and the queue of each."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.queues: list[str] = []
-
-
-@pytest.fixture
-def published(monkeypatch):
-    """Messages published to the broker (recorded here instead of sent)."""
-    record = Published()
-
-    def apply_async(args, kwargs, **options):
-        record.append((args[0], kwargs["manual"]))
-        record.queues.append(options["queue"])
-
-    monkeypatch.setattr(deliver_postback, "apply_async", apply_async)
-    return record
-
-
 def shipped_postback(url: str, **trigger_fields) -> Postback:
     customer = make_customer()
     make_trigger(customer, url=url, **trigger_fields)

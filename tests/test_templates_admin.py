@@ -54,6 +54,7 @@ def test_render_shows_the_unsaved_text_pretty_printed(admin_client):
     response = admin_client.post(RENDER_URL, form_data())
 
     assert response.status_code == 200
+    assert response["X-Frame-Options"] == "SAMEORIGIN"  # shown in the page's frame
     content = response.content.decode()
     assert "Rendered without errors." in content
     assert "  &quot;trackingCode&quot;: &quot;1Z999AA10123456784&quot;," in content
