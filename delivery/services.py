@@ -385,7 +385,7 @@ def _record(
     if result.delivered:
         attempt.outcome = DeliveryAttempt.Outcome.SUCCESS
         postback.status = Postback.Status.DELIVERED
-        postback.delivered_at = now
+        postback.delivered_at = postback.delivered_at or now  # the first delivery, for latency
         postback.next_attempt_at = None
         postback.last_error = ""
     else:
