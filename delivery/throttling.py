@@ -31,12 +31,14 @@ def acquire_slot(destination: str, postback_id: int) -> bool:
         return True
     if _take_free_slot(destination, postback_id):
         return True
-    # Slots are created on first use (and when the limit was raised), then tried once more.
+    # Slots are created on first use (and when the limit was raised). Each further failure
+    # means another worker took the slot this one picked, so after ``limit`` of them every
+    # slot is surely busy.
     DestinationSlot.objects.bulk_create(
         [DestinationSlot(destination=destination, number=n) for n in range(limit)],
         ignore_conflicts=True,
     )
-    return _take_free_slot(destination, postback_id)
+    return any(_take_free_slot(destination, postback_id) for _ in range(limit))
 
 
 def _take_free_slot(destination: str, postback_id: int) -> bool:

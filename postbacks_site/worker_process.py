@@ -30,6 +30,20 @@ def current_database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+def celery_worker_command(*options: str) -> list[str]:
+    """The command line of a Celery worker of this project, logging at INFO."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "postbacks_site",
+        "worker",
+        "--loglevel=INFO",
+        *options,
+    ]
+
+
 class WorkerProcess:
     """``celery worker`` in a subprocess on this process's database and broker.
 
@@ -67,23 +81,16 @@ class WorkerProcess:
     def __enter__(self) -> WorkerProcess:
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "postbacks_site",
-                "worker",
+            celery_worker_command(
                 f"--pool={self.pool}",
                 f"--concurrency={self.concurrency}",
-                "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
                 "--hostname",
                 f"{self.log_path.stem}@%h",
                 *self.extra_args,
-            ],
+            ),
             cwd=settings.BASE_DIR,
             env=self.env,
             stdout=self._log,

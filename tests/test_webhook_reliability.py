@@ -198,7 +198,7 @@ def test_the_sweep_delivers_what_was_raised_while_the_broker_was_down(
 
 
 def test_a_worker_killed_mid_delivery_is_taken_over(
-    request, receiver, settings, tmp_path, transactional_db
+    request, receiver, settings, tmp_path, transactional_db, celery_broker
 ):
     settings.POSTBACKS_REQUEUE_AFTER = 1
     receiver.reply_with(Reply(200, delay=10), then=200)

@@ -6,7 +6,6 @@ worker and beat as separate processes (see the README).
 
 import json
 import subprocess
-import sys
 import threading
 import time
 
@@ -17,6 +16,7 @@ from customers.events import OrderStatus
 from customers.services import change_order_status
 from delivery.demo import DEMO_RECEIVER_PORT, ensure_demo_superuser, seed_demo
 from delivery.receiver import ReceivedRequest, WebhookReceiver
+from postbacks_site.worker_process import celery_worker_command
 
 
 class Command(BaseCommand):
@@ -35,18 +35,7 @@ class Command(BaseCommand):
             if ensure_demo_superuser():
                 self.stdout.write(self.style.WARNING("Created superuser admin / admin (dev only)."))
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "postbacks_site",
-                "worker",
-                "--beat",
-                "--pool=threads",
-                "--concurrency=4",
-                "--loglevel=INFO",
-            ],
+            celery_worker_command("--beat", "--pool=threads", "--concurrency=4")
         )
         try:
             if receiver is not None and order.status != OrderStatus.SHIPPED:
