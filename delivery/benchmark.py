@@ -9,6 +9,14 @@ fast receiver on 127.0.0.1 (``delivery.benchmark_receiver``):
    would, fanning out to M triggers each, and times every request from the commit of its
    status change to its receipt (matched by ``webhook-id``).
 
+Before the workers start, it also times what a status change costs the request that makes it,
+with no trigger and with M triggers, so that the signal's own overhead is measured apart from
+workers competing for the same CPU.
+
+The fairness scenario (``run_fairness``) fires the same burst at R receivers three times:
+all healthy, with one that hangs until the delivery timeout, and that again without the
+per-destination concurrency limit; it compares the healthy receivers' latency across them.
+
 The same workers serve both phases, so pool, concurrency, prefetch and acks_late are the same
 by construction. Everything runs on a queue of its own, so no other worker on the broker
 takes the benchmark's messages and purging it touches nobody else's; the benchmark's
@@ -23,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import tempfile
 import threading
 import time
@@ -50,10 +59,11 @@ from postbacks_site.worker_process import WorkerProcess
 from templates_app.models import Template
 from triggers.models import Trigger
 
-from .benchmark_receiver import ReceiverProcess
+from .benchmark_receiver import Receipt, ReceiverProcess
 from .demo import DEMO_ORDER_DATA, DEMO_TEMPLATE
 from .envelopes import webhook_id
-from .models import Postback
+from .models import DestinationSlot, Postback
+from .throttling import destination_key
 
 QUEUE = "postbacks-benchmark"
 RETRY_QUEUE = "postbacks-benchmark-retries"
@@ -63,6 +73,8 @@ QUEUE_SETTINGS = {"POSTBACKS_QUEUE": QUEUE, "POSTBACKS_RETRY_QUEUE": RETRY_QUEUE
 STATS_DIR_ENV = "POSTBACKS_BENCHMARK_STATS_DIR"
 # Counted beside the SQL statements: database connections the workers opened.
 CONNECTIONS = "(database connections opened)"
+# How many status changes of each kind time the request's own cost (no workers running).
+COST_SAMPLE = 200
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -138,6 +150,10 @@ class Report:
     status_changes: int = 0
     fire_seconds: float = 0.0
     driver_queries: int = 0
+    fire_request_seconds: float = 0.0  # the status changes' own durations, added up
+    # (queries, ms) per status change made alone with no workers running, by trigger count
+    cost: dict[int, tuple[float, float]] = field(default_factory=dict)
+    firing_peak_rss_kib: int = 0
     expected: int = 0
     received: int = 0
     duplicates: int = 0
@@ -177,7 +193,9 @@ def run(options: Options, progress: Callable[[str], None]) -> Report:
         stats_dir.mkdir()
         receiver = stack.enter_context(ReceiverProcess())
         stack.enter_context(_benchmark_queue())
-        fixture = _create_fixture(receiver, options)
+        progress(f"status change cost: {COST_SAMPLE} with no trigger, {COST_SAMPLE} with M")
+        report.cost = _status_change_cost(receiver, options.triggers)
+        fixture = _create_fixture(_trigger_urls(receiver, options.triggers), options.orders)
         stack.callback(_remove_fixture, fixture)
         with ExitStack() as running:
             progress(f"starting {options.workers} worker(s)")
@@ -200,6 +218,7 @@ def run(options: Options, progress: Callable[[str], None]) -> Report:
             progress(f"delivery phase: {options.orders} orders x {options.triggers} triggers")
             committed = _delivery_phase(report, fixture, receiver, deadline, progress)
             report.peak_rss_kib = [_peak_rss_kib(worker.pid) for worker in workers]
+            report.firing_peak_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             progress("stopping workers")
         # Stopped: every worker process has written its query counts.
         for path in stats_dir.glob("*.json"):
@@ -213,6 +232,7 @@ class _Fixture:
     customer: Customer
     template: Template
     orders: list[Order]
+    destinations: set[str]
 
 
 @contextmanager
@@ -232,33 +252,43 @@ def _purge() -> None:
             app.amqp.queues[queue].bind(broker.default_channel).purge()
 
 
-def _create_fixture(receiver: ReceiverProcess, options: Options) -> _Fixture:
-    """A customer of its own with M triggers on "order shipped" pointing at the receiver and
-    N orders in "produced" (bulk-created: creating them raises no event)."""
+def _trigger_urls(receiver: ReceiverProcess, triggers: int) -> list[str]:
+    return [receiver.url(f"/benchmark/{number}") for number in range(1, triggers + 1)]
+
+
+def _create_fixture(urls: list[str], orders: int) -> _Fixture:
+    """A customer of its own with a trigger on "order shipped" for each of ``urls`` and
+    ``orders`` orders in "produced" (bulk-created: creating them raises no event)."""
     tag = f"benchmark-{uuid.uuid4().hex[:12]}"
     with transaction.atomic():
         customer = Customer.objects.create(name=f"Benchmark {tag}", reference_id=tag)
         template = Template.objects.create(name=f"Benchmark {tag}", body=DEMO_TEMPLATE)
-        for number in range(1, options.triggers + 1):
-            Trigger.objects.create(
+        Trigger.objects.bulk_create(
+            Trigger(
                 customer=customer,
                 name=f"Benchmark trigger {number}",
                 event=Event.ORDER_SHIPPED,
                 template=template,
-                url=receiver.url(f"/benchmark/{number}"),
+                url=url,
             )
+            for number, url in enumerate(urls, start=1)
+        )
         Order.objects.bulk_create(
-            Order(
-                customer=customer,
-                reference_id=f"{tag}-{number}",
-                status=OrderStatus.PRODUCED,
-                data=DEMO_ORDER_DATA,
-            )
-            for number in range(1, options.orders + 1)
+            (
+                Order(
+                    customer=customer,
+                    reference_id=f"{tag}-{number}",
+                    status=OrderStatus.PRODUCED,
+                    data=DEMO_ORDER_DATA,
+                )
+                for number in range(1, orders + 1)
+            ),
+            batch_size=1000,
         )
     # As an API view would load them: status_at_load set, customer at hand.
     loaded = list(Order.objects.filter(customer=customer).select_related("customer"))
-    return _Fixture(customer=customer, template=template, orders=loaded)
+    destinations = {destination_key(url) for url in urls}
+    return _Fixture(customer=customer, template=template, orders=loaded, destinations=destinations)
 
 
 def _remove_fixture(fixture: _Fixture) -> None:
@@ -269,6 +299,25 @@ def _remove_fixture(fixture: _Fixture) -> None:
         Trigger.objects.filter(customer=customer).delete()
         fixture.template.delete()
         customer.delete()
+        # Slots of the receiver's ports, which are not reused (a killed worker leaves its own).
+        DestinationSlot.objects.filter(destination__in=fixture.destinations).delete()
+
+
+def _status_change_cost(receiver: ReceiverProcess, triggers: int) -> dict[int, tuple[float, float]]:
+    """(queries, ms) per status change, made one after another by a single client while no
+    worker runs, with no trigger and with ``triggers`` triggers: the request's own cost,
+    including queuing the postbacks after the commit. What it queued is purged."""
+    cost = {}
+    for count in sorted({0, triggers}):
+        fixture = _create_fixture(_trigger_urls(receiver, count), COST_SAMPLE)
+        try:
+            burst = _fire_burst(fixture.orders, 1, time.monotonic() + 600)
+            changes = len(burst.committed) or 1
+            cost[count] = (burst.queries() / changes, 1000 * burst.request_seconds / changes)
+        finally:
+            _purge()
+            _remove_fixture(fixture)
+    return cost
 
 
 def _noop_phase(report: Report, count: int, marker: Path, deadline: float) -> None:
@@ -298,47 +347,68 @@ def _delivery_phase(
 ) -> dict[int, float]:
     """Fire the status changes from ``clients`` threads; returns each order's commit time
     (time.time, like the receipts)."""
-    committed: dict[int, float] = {}
-    counter = QueryCounter()
-    clients = report.options.clients
+    burst = _fire_burst(fixture.orders, report.options.clients, deadline)
+    report.fire_seconds = burst.seconds
+    report.status_changes = len(burst.committed)
+    report.timed_out = report.status_changes < len(fixture.orders)
+    report.driver_queries = burst.queries()
+    report.fire_request_seconds = burst.request_seconds
+    report.expected = len(burst.committed) * report.options.triggers
+    progress(f"fired {len(burst.committed)} status changes in {report.fire_seconds:.1f} s")
+    received = receiver.wait_for(
+        report.expected, deadline, lambda n: progress(f"received {n}/{report.expected}")
+    )
+    if received < report.expected:
+        report.timed_out = True
+    return burst.committed
+
+
+@dataclass
+class _Burst:
+    """What firing status changes measured, added to by every client thread."""
+
+    committed: dict[int, float] = field(default_factory=dict)  # order id: time.time of commit
+    counter: QueryCounter = field(default_factory=QueryCounter)
+    request_seconds: float = 0.0
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def queries(self) -> int:
+        return sum(self.counter.counts.values())
+
+
+def _fire_burst(orders: list[Order], clients: int, deadline: float) -> _Burst:
+    """Change every order's status from ``clients`` threads at once, as concurrent requests
+    would; stops early at ``deadline``."""
+    burst = _Burst()
     started = time.monotonic()
     threads = [
-        threading.Thread(
-            target=_fire, args=(fixture.orders[number::clients], committed, counter, deadline)
-        )
+        threading.Thread(target=_fire, args=(orders[number::clients], burst, deadline))
         for number in range(clients)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    report.fire_seconds = time.monotonic() - started
-    report.status_changes = len(committed)
-    report.timed_out = report.status_changes < len(fixture.orders)
-    report.driver_queries = sum(counter.counts.values())
-    report.expected = len(committed) * report.options.triggers
-    progress(f"fired {len(committed)} status changes in {report.fire_seconds:.1f} s")
-    received = receiver.wait_for(
-        report.expected, deadline, lambda n: progress(f"received {n}/{report.expected}")
-    )
-    if received < report.expected:
-        report.timed_out = True
-    return committed
+    burst.seconds = time.monotonic() - started
+    return burst
 
 
-def _fire(
-    orders: list[Order], committed: dict[int, float], counter: QueryCounter, deadline: float
-) -> None:
+def _fire(orders: list[Order], burst: _Burst, deadline: float) -> None:
     """One client: each status change in its own transaction, as one request would make it."""
     try:
-        with connection.execute_wrapper(counter):
+        with connection.execute_wrapper(burst.counter):
             for order in orders:
                 if time.monotonic() >= deadline:
                     return
+                started = time.perf_counter()
                 with transaction.atomic():
                     # Registered first, so it runs first after COMMIT, before the enqueueing.
-                    transaction.on_commit(partial(_stamp, committed, order.pk))
+                    transaction.on_commit(partial(_stamp, burst.committed, order.pk))
                     change_order_status(order, OrderStatus.SHIPPED)
+                took = time.perf_counter() - started  # the enqueueing after COMMIT included
+                with burst.lock:
+                    burst.request_seconds += took
     finally:
         connection.close()  # this thread's own connection
 
@@ -350,18 +420,16 @@ def _stamp(committed: dict[int, float], order_id: int) -> None:
 def _match_receipts(
     report: Report,
     fixture: _Fixture,
-    receipts: list[tuple[str, float]],
+    receipts: list[Receipt],
     committed: dict[int, float],
 ) -> None:
     """Latency of each postback's first request: receipt minus its order's commit."""
-    postbacks = Postback.objects.filter(trigger__customer=fixture.customer).only(
-        "public_id", "order_id", "status"
-    )
-    order_of = {webhook_id(postback): postback.order_id for postback in postbacks}
+    postbacks = _postbacks(fixture)
+    order_of = _order_of_webhooks(postbacks)
     report.delivered_in_db = sum(p.status == Postback.Status.DELIVERED for p in postbacks)
     report.received = len(receipts)
     seen: set[str] = set()
-    for message_id, received_at in receipts:
+    for message_id, received_at, _ in receipts:
         if message_id in seen:
             report.duplicates += 1
             continue
@@ -370,7 +438,19 @@ def _match_receipts(
         if order_id in committed:
             report.latencies.append(received_at - committed[order_id])
     if committed and receipts:
-        report.delivery_seconds = max(at for _, at in receipts) - min(committed.values())
+        report.delivery_seconds = max(r.received_at for r in receipts) - min(committed.values())
+
+
+def _postbacks(fixture: _Fixture) -> list[Postback]:
+    return list(
+        Postback.objects.filter(trigger__customer=fixture.customer).only(
+            "public_id", "order_id", "status"
+        )
+    )
+
+
+def _order_of_webhooks(postbacks: list[Postback]) -> dict[str, int | None]:
+    return {webhook_id(postback): postback.order_id for postback in postbacks}
 
 
 def _peak_rss_kib(pid: int) -> tuple[int, int, int]:
@@ -447,7 +527,15 @@ def format_report(report: Report, top_statements: int = 12) -> str:
         (
             "per status change",
             f"{report.driver_queries / (report.status_changes or 1):.1f} queries, "
-            f"{1000 * report.fire_seconds / (report.status_changes or 1):.1f} ms",
+            f"{1000 * report.fire_request_seconds / (report.status_changes or 1):.1f} ms "
+            f"(in the burst, beside the workers)",
+        ),
+        *(
+            (
+                f"status change, M={count}",
+                f"{queries:.1f} queries, {ms:.1f} ms (alone, no worker running)",
+            )
+            for count, (queries, ms) in sorted(report.cost.items())
         ),
         ("deliveries", f"{deliveries}/{report.expected} in {report.delivery_seconds:.2f} s"),
         ("duplicates received", str(report.duplicates)),
@@ -463,6 +551,7 @@ def format_report(report: Report, top_statements: int = 12) -> str:
             f"{total_kib / 1024:.0f} MiB (main {main_kib / 1024:.0f} MiB + "
             f"{children} child(ren); VmHWM summed, shared pages counted in each)",
         ),
+        ("firing process RSS", f"{report.firing_peak_rss_kib / 1024:.0f} MiB (peak, VmHWM)"),
         ("queries per delivery", f"{statements.total() / per_delivery:.1f} (in the workers)"),
         ("connections/delivery", f"{connections / per_delivery:.2f} (database connections opened)"),
     ]

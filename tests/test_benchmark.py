@@ -49,6 +49,10 @@ def test_benchmark_runs_end_to_end_and_cleans_up(transactional_db, celery_broker
     assert _number(output, "ratio to no-op") > 0
     p50, p95, p99 = (_number(output, f"latency {p}") for p in ("p50", "p95", "p99"))
     assert 0 < p50 <= p95 <= p99 < 60_000  # milliseconds, within the timeout
+    # The request's own cost, alone: triggers add the postbacks' INSERT and their queuing.
+    queries_0, queries_2 = (_number(output, f"status change, M={m}") for m in (0, 2))
+    assert 1 <= queries_0 < queries_2 < 20
+    assert _number(output, "firing process RSS") > 10
     assert _number(output, "peak worker RSS") > 10  # MiB: a Django worker is bigger than that
     # Claim, reload, render (lookups), attempt, postback, trigger health: a handful at least.
     assert 3 <= _number(output, "queries per delivery") < 50
