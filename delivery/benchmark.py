@@ -174,12 +174,16 @@ class Report:
         return unique / self.delivery_seconds if self.delivery_seconds else 0.0
 
     def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile of the latencies, in seconds."""
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
-        return ordered[int(rank) - 1]
+        return _percentile(self.latencies, fraction)
+
+
+def _percentile(latencies: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of the latencies, in seconds."""
+    ordered = sorted(latencies)
+    if not ordered:
+        return float("nan")
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
+    return ordered[int(rank) - 1]
 
 
 def run(options: Options, progress: Callable[[str], None]) -> Report:
@@ -503,6 +507,169 @@ def _environment(options: Options) -> dict[str, str]:
         "machine": f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, "
         f"Celery {celery.__version__}",
     }
+
+
+@dataclass(frozen=True)
+class FairnessOptions:
+    orders: int = 100  # each fans out to one trigger per receiver
+    receivers: int = 10  # destinations on distinct ports; in the bad runs, the last hangs
+    workers: int = 2
+    # 2 x 4 worker processes: the hanging receiver could take every one of them but for the
+    # per-destination limit (4 by default).
+    concurrency: int = 4
+    pool: str = "prefork"
+    clients: int = 4
+    http_timeout: float = 5.0  # the workers' POSTBACKS_HTTP_TIMEOUT: how long a hang lasts
+    timeout: float = 300.0  # for each of the three runs
+
+
+@dataclass
+class FairnessRun:
+    name: str
+    hanging: int
+    destination_concurrency: int
+    expected: int = 0  # requests to the receivers that stay healthy in every run
+    received: int = 0
+    last_received: int = 0  # requests the last receiver got (each a timeout if it hangs)
+    latencies: list[float] = field(default_factory=list)  # healthy receivers' only
+    fire_seconds: float = 0.0
+    delivery_seconds: float = 0.0
+    tasks: int = 0  # delivery tasks the workers ran: one per postback, plus each wait's
+    postbacks: int = 0
+    timed_out: bool = False
+
+    def percentile(self, fraction: float) -> float:
+        return _percentile(self.latencies, fraction)
+
+
+def run_fairness(
+    options: FairnessOptions, progress: Callable[[str], None]
+) -> tuple[dict[str, str], list[FairnessRun]]:
+    """The same burst three times, each with fresh workers and receivers: all healthy, the
+    last receiver hanging, and that again with the per-destination limit lifted. Each run
+    ends once the healthy receivers got everything (or by ``options.timeout``): the hanging
+    one's postbacks are left to time out, which is what the comparison is about."""
+    limit = settings.POSTBACKS_DESTINATION_CONCURRENCY
+    runs = [
+        FairnessRun("all healthy (baseline)", hanging=0, destination_concurrency=limit),
+        FairnessRun("1 hanging, limit on", hanging=1, destination_concurrency=limit),
+        FairnessRun("1 hanging, no limit", hanging=1, destination_concurrency=0),
+    ]
+    environment = {
+        **_environment(
+            Options(
+                orders=options.orders,
+                triggers=options.receivers,
+                workers=options.workers,
+                concurrency=options.concurrency,
+                pool=options.pool,
+                clients=options.clients,
+            )
+        ),
+        "receivers": f"{options.receivers} on distinct ports; one trigger each per order",
+        "delivery timeout": f"{options.http_timeout:g} s (the hanging receiver's cost)",
+        "destination limit": f"{limit} (POSTBACKS_DESTINATION_CONCURRENCY), wait "
+        f"{settings.POSTBACKS_DESTINATION_WAIT:g} s",
+    }
+    for run_ in runs:
+        progress(f"fairness: {run_.name}")
+        _fairness_run(run_, options, progress)
+    return environment, runs
+
+
+def _fairness_run(
+    run_: FairnessRun, options: FairnessOptions, progress: Callable[[str], None]
+) -> None:
+    deadline = time.monotonic() + options.timeout
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pb-fairness-")))
+        stats_dir = folder / "stats"
+        stats_dir.mkdir()
+        stack.enter_context(_benchmark_queue())
+        receiver = stack.enter_context(
+            ReceiverProcess(ports=options.receivers, hanging=run_.hanging)
+        )
+        urls = [receiver.url("/fairness", port) for port in receiver.ports]
+        fixture = _create_fixture(urls, options.orders)
+        stack.callback(_remove_fixture, fixture)
+        healthy = receiver.ports[: options.receivers - 1]  # healthy in every run
+        with ExitStack() as running:
+            for number in range(1, options.workers + 1):
+                running.enter_context(
+                    WorkerProcess(
+                        folder / f"fairness-{number}.log",
+                        pool=options.pool,
+                        concurrency=options.concurrency,
+                        extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
+                        POSTBACKS_HTTP_TIMEOUT=str(options.http_timeout),
+                        POSTBACKS_DESTINATION_CONCURRENCY=str(run_.destination_concurrency),
+                        **{STATS_DIR_ENV: str(stats_dir)},
+                        **QUEUE_SETTINGS,
+                    )
+                )
+            burst = _fire_burst(fixture.orders, options.clients, deadline)
+            run_.fire_seconds = burst.seconds
+            run_.expected = len(burst.committed) * len(healthy)
+            received = receiver.wait_for(
+                run_.expected,
+                deadline,
+                lambda n: progress(f"received {n}/{run_.expected} at the healthy receivers"),
+                ports=healthy,
+            )
+            run_.timed_out = received < run_.expected or len(burst.committed) < options.orders
+            # Workers stop first, each finishing (timing out) the request in hand.
+        counts: Counter[str] = Counter()
+        for path in stats_dir.glob("*.json"):
+            counts.update(json.loads(path.read_text()))
+        run_.tasks = sum(n for sql, n in counts.items() if _is_claim(sql))
+        postbacks = _postbacks(fixture)
+        run_.postbacks = len(postbacks)
+        order_of = _order_of_webhooks(postbacks)
+        receipts = [r for r in receiver.receipts if r.port in healthy]
+        run_.received = len(receipts)
+        run_.last_received = sum(r.port == receiver.ports[-1] for r in receiver.receipts)
+        committed = burst.committed
+        run_.latencies = [
+            r.received_at - committed[order_of[r.webhook_id]]
+            for r in receipts
+            if order_of.get(r.webhook_id) in committed
+        ]
+        if receipts and committed:
+            run_.delivery_seconds = max(r.received_at for r in receipts) - min(committed.values())
+
+
+def _is_claim(sql: str) -> bool:
+    """The claim that starts every delivery task, waits for a slot included."""
+    return sql.startswith('UPDATE "delivery_postback" SET "claimed_until" = %s WHERE')
+
+
+def format_fairness(environment: dict[str, str], runs: list[FairnessRun]) -> str:
+    """The fairness runs side by side: the healthy receivers' latency, and its p99 against
+    the baseline's (the target is within 2x)."""
+    lines = ["Environment"]
+    lines += [f"  {name:<22} {value}" for name, value in environment.items()]
+    baseline = runs[0].percentile(0.99)
+    for run_ in runs:
+        p99 = run_.percentile(0.99)
+        lines += ["", f"Run: {run_.name}" + ("  (TIMED OUT: partial figures)" * run_.timed_out)]
+        rows = [
+            ("destination limit", str(run_.destination_concurrency or "none")),
+            (
+                "healthy deliveries",
+                f"{run_.received}/{run_.expected} in {run_.delivery_seconds:.2f} s",
+            ),
+            (
+                "requests to the last",
+                f"{run_.last_received}" + (" (it hangs: each one timed out)" * run_.hanging),
+            ),
+            ("delivery tasks run", f"{run_.tasks} for {run_.postbacks} postbacks"),
+            ("healthy latency p50", f"{1000 * run_.percentile(0.50):.0f} ms"),
+            ("healthy latency p95", f"{1000 * run_.percentile(0.95):.0f} ms"),
+            ("healthy latency p99", f"{1000 * p99:.0f} ms"),
+            ("healthy p99 ratio", f"{p99 / baseline:.2f} x the baseline's (target: <= 2)"),
+        ]
+        lines += [f"  {name:<22} {value}" for name, value in rows]
+    return "\n".join(lines)
 
 
 def format_report(report: Report, top_statements: int = 12) -> str:
