@@ -203,19 +203,7 @@ def run(options: Options, progress: Callable[[str], None]) -> Report:
         stack.callback(_remove_fixture, fixture)
         with ExitStack() as running:
             progress(f"starting {options.workers} worker(s)")
-            workers = [
-                running.enter_context(
-                    WorkerProcess(
-                        folder / f"benchmark-{number}.log",
-                        pool=options.pool,
-                        concurrency=options.concurrency,
-                        extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
-                        **{STATS_DIR_ENV: str(stats_dir)},
-                        **QUEUE_SETTINGS,
-                    )
-                )
-                for number in range(1, options.workers + 1)
-            ]
+            workers = _start_workers(running, folder, stats_dir, options)
             noop_tasks = options.noop_tasks or options.orders * options.triggers
             progress(f"no-op phase: {noop_tasks} tasks")
             _noop_phase(report, noop_tasks, folder / "noop-marker", deadline)
@@ -225,10 +213,42 @@ def run(options: Options, progress: Callable[[str], None]) -> Report:
             report.firing_peak_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             progress("stopping workers")
         # Stopped: every worker process has written its query counts.
-        for path in stats_dir.glob("*.json"):
-            report.worker_queries.update(json.loads(path.read_text()))
+        report.worker_queries = _worker_queries(stats_dir)
         _match_receipts(report, fixture, receiver.receipts, committed)
     return report
+
+
+def _start_workers(
+    stack: ExitStack,
+    folder: Path,
+    stats_dir: Path,
+    options: Options | FairnessOptions,
+    **env: str,
+) -> list[WorkerProcess]:
+    """The benchmark's workers, on its own queues, counting their SQL into ``stats_dir``;
+    ``stack`` stops them."""
+    return [
+        stack.enter_context(
+            WorkerProcess(
+                folder / f"benchmark-{number}.log",
+                pool=options.pool,
+                concurrency=options.concurrency,
+                extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
+                **{STATS_DIR_ENV: str(stats_dir)},
+                **QUEUE_SETTINGS,
+                **env,
+            )
+        )
+        for number in range(1, options.workers + 1)
+    ]
+
+
+def _worker_queries(stats_dir: Path) -> Counter[str]:
+    """What the stopped workers counted, added up."""
+    counts: Counter[str] = Counter()
+    for path in stats_dir.glob("*.json"):
+        counts.update(json.loads(path.read_text()))
+    return counts
 
 
 @dataclass
@@ -594,19 +614,14 @@ def _fairness_run(
         stack.callback(_remove_fixture, fixture)
         healthy = receiver.ports[: options.receivers - 1]  # healthy in every run
         with ExitStack() as running:
-            for number in range(1, options.workers + 1):
-                running.enter_context(
-                    WorkerProcess(
-                        folder / f"fairness-{number}.log",
-                        pool=options.pool,
-                        concurrency=options.concurrency,
-                        extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
-                        POSTBACKS_HTTP_TIMEOUT=str(options.http_timeout),
-                        POSTBACKS_DESTINATION_CONCURRENCY=str(run_.destination_concurrency),
-                        **{STATS_DIR_ENV: str(stats_dir)},
-                        **QUEUE_SETTINGS,
-                    )
-                )
+            _start_workers(
+                running,
+                folder,
+                stats_dir,
+                options,
+                POSTBACKS_HTTP_TIMEOUT=str(options.http_timeout),
+                POSTBACKS_DESTINATION_CONCURRENCY=str(run_.destination_concurrency),
+            )
             burst = _fire_burst(fixture.orders, options.clients, deadline)
             run_.fire_seconds = burst.seconds
             run_.expected = len(burst.committed) * len(healthy)
@@ -618,9 +633,7 @@ def _fairness_run(
             )
             run_.timed_out = received < run_.expected or len(burst.committed) < options.orders
             # Workers stop first, each finishing (timing out) the request in hand.
-        counts: Counter[str] = Counter()
-        for path in stats_dir.glob("*.json"):
-            counts.update(json.loads(path.read_text()))
+        counts = _worker_queries(stats_dir)
         run_.tasks = sum(n for sql, n in counts.items() if _is_claim(sql))
         postbacks = _postbacks(fixture)
         run_.postbacks = len(postbacks)
