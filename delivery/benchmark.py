@@ -9,6 +9,14 @@ fast receiver on 127.0.0.1 (``delivery.benchmark_receiver``):
    would, fanning out to M triggers each, and times every request from the commit of its
    status change to its receipt (matched by ``webhook-id``).
 
+Before the workers start, it also times what a status change costs the request that makes it,
+with no trigger and with M triggers, so that the signal's own overhead is measured apart from
+workers competing for the same CPU.
+
+The fairness scenario (``run_fairness``) fires the same burst at R receivers three times:
+all healthy, with one that hangs until the delivery timeout, and that again without the
+per-destination concurrency limit; it compares the healthy receivers' latency across them.
+
 The same workers serve both phases, so pool, concurrency, prefetch and acks_late are the same
 by construction. Everything runs on a queue of its own, so no other worker on the broker
 takes the benchmark's messages and purging it touches nobody else's; the benchmark's
@@ -23,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import tempfile
 import threading
 import time
@@ -50,10 +59,11 @@ from postbacks_site.worker_process import WorkerProcess
 from templates_app.models import Template
 from triggers.models import Trigger
 
-from .benchmark_receiver import ReceiverProcess
+from .benchmark_receiver import Receipt, ReceiverProcess
 from .demo import DEMO_ORDER_DATA, DEMO_TEMPLATE
 from .envelopes import webhook_id
-from .models import Postback
+from .models import DestinationSlot, Postback
+from .throttling import destination_key
 
 QUEUE = "postbacks-benchmark"
 RETRY_QUEUE = "postbacks-benchmark-retries"
@@ -63,6 +73,8 @@ QUEUE_SETTINGS = {"POSTBACKS_QUEUE": QUEUE, "POSTBACKS_RETRY_QUEUE": RETRY_QUEUE
 STATS_DIR_ENV = "POSTBACKS_BENCHMARK_STATS_DIR"
 # Counted beside the SQL statements: database connections the workers opened.
 CONNECTIONS = "(database connections opened)"
+# How many status changes of each kind time the request's own cost (no workers running).
+COST_SAMPLE = 200
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -138,6 +150,10 @@ class Report:
     status_changes: int = 0
     fire_seconds: float = 0.0
     driver_queries: int = 0
+    fire_request_seconds: float = 0.0  # the status changes' own durations, added up
+    # (queries, ms) per status change made alone with no workers running, by trigger count
+    cost: dict[int, tuple[float, float]] = field(default_factory=dict)
+    firing_peak_rss_kib: int = 0
     expected: int = 0
     received: int = 0
     duplicates: int = 0
@@ -158,12 +174,16 @@ class Report:
         return unique / self.delivery_seconds if self.delivery_seconds else 0.0
 
     def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile of the latencies, in seconds."""
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
-        return ordered[int(rank) - 1]
+        return _percentile(self.latencies, fraction)
+
+
+def _percentile(latencies: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of the latencies, in seconds."""
+    ordered = sorted(latencies)
+    if not ordered:
+        return float("nan")
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
+    return ordered[int(rank) - 1]
 
 
 def run(options: Options, progress: Callable[[str], None]) -> Report:
@@ -177,35 +197,58 @@ def run(options: Options, progress: Callable[[str], None]) -> Report:
         stats_dir.mkdir()
         receiver = stack.enter_context(ReceiverProcess())
         stack.enter_context(_benchmark_queue())
-        fixture = _create_fixture(receiver, options)
+        progress(f"status change cost: {COST_SAMPLE} with no trigger, {COST_SAMPLE} with M")
+        report.cost = _status_change_cost(receiver, options.triggers)
+        fixture = _create_fixture(_trigger_urls(receiver, options.triggers), options.orders)
         stack.callback(_remove_fixture, fixture)
         with ExitStack() as running:
             progress(f"starting {options.workers} worker(s)")
-            workers = [
-                running.enter_context(
-                    WorkerProcess(
-                        folder / f"benchmark-{number}.log",
-                        pool=options.pool,
-                        concurrency=options.concurrency,
-                        extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
-                        **{STATS_DIR_ENV: str(stats_dir)},
-                        **QUEUE_SETTINGS,
-                    )
-                )
-                for number in range(1, options.workers + 1)
-            ]
+            workers = _start_workers(running, folder, stats_dir, options)
             noop_tasks = options.noop_tasks or options.orders * options.triggers
             progress(f"no-op phase: {noop_tasks} tasks")
             _noop_phase(report, noop_tasks, folder / "noop-marker", deadline)
             progress(f"delivery phase: {options.orders} orders x {options.triggers} triggers")
             committed = _delivery_phase(report, fixture, receiver, deadline, progress)
             report.peak_rss_kib = [_peak_rss_kib(worker.pid) for worker in workers]
+            report.firing_peak_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             progress("stopping workers")
         # Stopped: every worker process has written its query counts.
-        for path in stats_dir.glob("*.json"):
-            report.worker_queries.update(json.loads(path.read_text()))
+        report.worker_queries = _worker_queries(stats_dir)
         _match_receipts(report, fixture, receiver.receipts, committed)
     return report
+
+
+def _start_workers(
+    stack: ExitStack,
+    folder: Path,
+    stats_dir: Path,
+    options: Options | FairnessOptions,
+    **env: str,
+) -> list[WorkerProcess]:
+    """The benchmark's workers, on its own queues, counting their SQL into ``stats_dir``;
+    ``stack`` stops them."""
+    return [
+        stack.enter_context(
+            WorkerProcess(
+                folder / f"benchmark-{number}.log",
+                pool=options.pool,
+                concurrency=options.concurrency,
+                extra_args=[f"--queues={QUEUE},{RETRY_QUEUE}", f"--include={__name__}"],
+                **{STATS_DIR_ENV: str(stats_dir)},
+                **QUEUE_SETTINGS,
+                **env,
+            )
+        )
+        for number in range(1, options.workers + 1)
+    ]
+
+
+def _worker_queries(stats_dir: Path) -> Counter[str]:
+    """What the stopped workers counted, added up."""
+    counts: Counter[str] = Counter()
+    for path in stats_dir.glob("*.json"):
+        counts.update(json.loads(path.read_text()))
+    return counts
 
 
 @dataclass
@@ -213,6 +256,7 @@ class _Fixture:
     customer: Customer
     template: Template
     orders: list[Order]
+    destinations: set[str]
 
 
 @contextmanager
@@ -232,33 +276,43 @@ def _purge() -> None:
             app.amqp.queues[queue].bind(broker.default_channel).purge()
 
 
-def _create_fixture(receiver: ReceiverProcess, options: Options) -> _Fixture:
-    """A customer of its own with M triggers on "order shipped" pointing at the receiver and
-    N orders in "produced" (bulk-created: creating them raises no event)."""
+def _trigger_urls(receiver: ReceiverProcess, triggers: int) -> list[str]:
+    return [receiver.url(f"/benchmark/{number}") for number in range(1, triggers + 1)]
+
+
+def _create_fixture(urls: list[str], orders: int) -> _Fixture:
+    """A customer of its own with a trigger on "order shipped" for each of ``urls`` and
+    ``orders`` orders in "produced" (bulk-created: creating them raises no event)."""
     tag = f"benchmark-{uuid.uuid4().hex[:12]}"
     with transaction.atomic():
         customer = Customer.objects.create(name=f"Benchmark {tag}", reference_id=tag)
         template = Template.objects.create(name=f"Benchmark {tag}", body=DEMO_TEMPLATE)
-        for number in range(1, options.triggers + 1):
-            Trigger.objects.create(
+        Trigger.objects.bulk_create(
+            Trigger(
                 customer=customer,
                 name=f"Benchmark trigger {number}",
                 event=Event.ORDER_SHIPPED,
                 template=template,
-                url=receiver.url(f"/benchmark/{number}"),
+                url=url,
             )
+            for number, url in enumerate(urls, start=1)
+        )
         Order.objects.bulk_create(
-            Order(
-                customer=customer,
-                reference_id=f"{tag}-{number}",
-                status=OrderStatus.PRODUCED,
-                data=DEMO_ORDER_DATA,
-            )
-            for number in range(1, options.orders + 1)
+            (
+                Order(
+                    customer=customer,
+                    reference_id=f"{tag}-{number}",
+                    status=OrderStatus.PRODUCED,
+                    data=DEMO_ORDER_DATA,
+                )
+                for number in range(1, orders + 1)
+            ),
+            batch_size=1000,
         )
     # As an API view would load them: status_at_load set, customer at hand.
     loaded = list(Order.objects.filter(customer=customer).select_related("customer"))
-    return _Fixture(customer=customer, template=template, orders=loaded)
+    destinations = {destination_key(url) for url in urls}
+    return _Fixture(customer=customer, template=template, orders=loaded, destinations=destinations)
 
 
 def _remove_fixture(fixture: _Fixture) -> None:
@@ -269,6 +323,25 @@ def _remove_fixture(fixture: _Fixture) -> None:
         Trigger.objects.filter(customer=customer).delete()
         fixture.template.delete()
         customer.delete()
+        # Slots of the receiver's ports, which are not reused (a killed worker leaves its own).
+        DestinationSlot.objects.filter(destination__in=fixture.destinations).delete()
+
+
+def _status_change_cost(receiver: ReceiverProcess, triggers: int) -> dict[int, tuple[float, float]]:
+    """(queries, ms) per status change, made one after another by a single client while no
+    worker runs, with no trigger and with ``triggers`` triggers: the request's own cost,
+    including queuing the postbacks after the commit. What it queued is purged."""
+    cost = {}
+    for count in sorted({0, triggers}):
+        fixture = _create_fixture(_trigger_urls(receiver, count), COST_SAMPLE)
+        try:
+            burst = _fire_burst(fixture.orders, 1, time.monotonic() + 600)
+            changes = len(burst.committed) or 1
+            cost[count] = (burst.queries() / changes, 1000 * burst.request_seconds / changes)
+        finally:
+            _purge()
+            _remove_fixture(fixture)
+    return cost
 
 
 def _noop_phase(report: Report, count: int, marker: Path, deadline: float) -> None:
@@ -298,47 +371,68 @@ def _delivery_phase(
 ) -> dict[int, float]:
     """Fire the status changes from ``clients`` threads; returns each order's commit time
     (time.time, like the receipts)."""
-    committed: dict[int, float] = {}
-    counter = QueryCounter()
-    clients = report.options.clients
+    burst = _fire_burst(fixture.orders, report.options.clients, deadline)
+    report.fire_seconds = burst.seconds
+    report.status_changes = len(burst.committed)
+    report.timed_out = report.status_changes < len(fixture.orders)
+    report.driver_queries = burst.queries()
+    report.fire_request_seconds = burst.request_seconds
+    report.expected = len(burst.committed) * report.options.triggers
+    progress(f"fired {len(burst.committed)} status changes in {report.fire_seconds:.1f} s")
+    received = receiver.wait_for(
+        report.expected, deadline, lambda n: progress(f"received {n}/{report.expected}")
+    )
+    if received < report.expected:
+        report.timed_out = True
+    return burst.committed
+
+
+@dataclass
+class _Burst:
+    """What firing status changes measured, added to by every client thread."""
+
+    committed: dict[int, float] = field(default_factory=dict)  # order id: time.time of commit
+    counter: QueryCounter = field(default_factory=QueryCounter)
+    request_seconds: float = 0.0
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def queries(self) -> int:
+        return sum(self.counter.counts.values())
+
+
+def _fire_burst(orders: list[Order], clients: int, deadline: float) -> _Burst:
+    """Change every order's status from ``clients`` threads at once, as concurrent requests
+    would; stops early at ``deadline``."""
+    burst = _Burst()
     started = time.monotonic()
     threads = [
-        threading.Thread(
-            target=_fire, args=(fixture.orders[number::clients], committed, counter, deadline)
-        )
+        threading.Thread(target=_fire, args=(orders[number::clients], burst, deadline))
         for number in range(clients)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    report.fire_seconds = time.monotonic() - started
-    report.status_changes = len(committed)
-    report.timed_out = report.status_changes < len(fixture.orders)
-    report.driver_queries = sum(counter.counts.values())
-    report.expected = len(committed) * report.options.triggers
-    progress(f"fired {len(committed)} status changes in {report.fire_seconds:.1f} s")
-    received = receiver.wait_for(
-        report.expected, deadline, lambda n: progress(f"received {n}/{report.expected}")
-    )
-    if received < report.expected:
-        report.timed_out = True
-    return committed
+    burst.seconds = time.monotonic() - started
+    return burst
 
 
-def _fire(
-    orders: list[Order], committed: dict[int, float], counter: QueryCounter, deadline: float
-) -> None:
+def _fire(orders: list[Order], burst: _Burst, deadline: float) -> None:
     """One client: each status change in its own transaction, as one request would make it."""
     try:
-        with connection.execute_wrapper(counter):
+        with connection.execute_wrapper(burst.counter):
             for order in orders:
                 if time.monotonic() >= deadline:
                     return
+                started = time.perf_counter()
                 with transaction.atomic():
                     # Registered first, so it runs first after COMMIT, before the enqueueing.
-                    transaction.on_commit(partial(_stamp, committed, order.pk))
+                    transaction.on_commit(partial(_stamp, burst.committed, order.pk))
                     change_order_status(order, OrderStatus.SHIPPED)
+                took = time.perf_counter() - started  # the enqueueing after COMMIT included
+                with burst.lock:
+                    burst.request_seconds += took
     finally:
         connection.close()  # this thread's own connection
 
@@ -350,18 +444,16 @@ def _stamp(committed: dict[int, float], order_id: int) -> None:
 def _match_receipts(
     report: Report,
     fixture: _Fixture,
-    receipts: list[tuple[str, float]],
+    receipts: list[Receipt],
     committed: dict[int, float],
 ) -> None:
     """Latency of each postback's first request: receipt minus its order's commit."""
-    postbacks = Postback.objects.filter(trigger__customer=fixture.customer).only(
-        "public_id", "order_id", "status"
-    )
-    order_of = {webhook_id(postback): postback.order_id for postback in postbacks}
+    postbacks = _postbacks(fixture)
+    order_of = _order_of_webhooks(postbacks)
     report.delivered_in_db = sum(p.status == Postback.Status.DELIVERED for p in postbacks)
     report.received = len(receipts)
     seen: set[str] = set()
-    for message_id, received_at in receipts:
+    for message_id, received_at, _ in receipts:
         if message_id in seen:
             report.duplicates += 1
             continue
@@ -370,7 +462,19 @@ def _match_receipts(
         if order_id in committed:
             report.latencies.append(received_at - committed[order_id])
     if committed and receipts:
-        report.delivery_seconds = max(at for _, at in receipts) - min(committed.values())
+        report.delivery_seconds = max(r.received_at for r in receipts) - min(committed.values())
+
+
+def _postbacks(fixture: _Fixture) -> list[Postback]:
+    return list(
+        Postback.objects.filter(trigger__customer=fixture.customer).only(
+            "public_id", "order_id", "status"
+        )
+    )
+
+
+def _order_of_webhooks(postbacks: list[Postback]) -> dict[str, int | None]:
+    return {webhook_id(postback): postback.order_id for postback in postbacks}
 
 
 def _peak_rss_kib(pid: int) -> tuple[int, int, int]:
@@ -425,6 +529,162 @@ def _environment(options: Options) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class FairnessOptions:
+    orders: int = 100  # each fans out to one trigger per receiver
+    receivers: int = 10  # destinations on distinct ports; in the bad runs, the last hangs
+    workers: int = 2
+    # 2 x 4 worker processes: the hanging receiver could take every one of them but for the
+    # per-destination limit (4 by default).
+    concurrency: int = 4
+    pool: str = "prefork"
+    clients: int = 4
+    http_timeout: float = 5.0  # the workers' POSTBACKS_HTTP_TIMEOUT: how long a hang lasts
+    timeout: float = 300.0  # for each of the three runs
+
+
+@dataclass
+class FairnessRun:
+    name: str
+    hanging: int
+    destination_concurrency: int
+    expected: int = 0  # requests to the receivers that stay healthy in every run
+    received: int = 0
+    last_received: int = 0  # requests the last receiver got (each a timeout if it hangs)
+    latencies: list[float] = field(default_factory=list)  # healthy receivers' only
+    fire_seconds: float = 0.0
+    delivery_seconds: float = 0.0
+    tasks: int = 0  # delivery tasks the workers ran: one per postback, plus each wait's
+    postbacks: int = 0
+    timed_out: bool = False
+
+    def percentile(self, fraction: float) -> float:
+        return _percentile(self.latencies, fraction)
+
+
+def run_fairness(
+    options: FairnessOptions, progress: Callable[[str], None]
+) -> tuple[dict[str, str], list[FairnessRun]]:
+    """The same burst three times, each with fresh workers and receivers: all healthy, the
+    last receiver hanging, and that again with the per-destination limit lifted. Each run
+    ends once the healthy receivers got everything (or by ``options.timeout``): the hanging
+    one's postbacks are left to time out, which is what the comparison is about."""
+    limit = settings.POSTBACKS_DESTINATION_CONCURRENCY
+    runs = [
+        FairnessRun("all healthy (baseline)", hanging=0, destination_concurrency=limit),
+        FairnessRun("1 hanging, limit on", hanging=1, destination_concurrency=limit),
+        FairnessRun("1 hanging, no limit", hanging=1, destination_concurrency=0),
+    ]
+    environment = {
+        **_environment(
+            Options(
+                orders=options.orders,
+                triggers=options.receivers,
+                workers=options.workers,
+                concurrency=options.concurrency,
+                pool=options.pool,
+                clients=options.clients,
+            )
+        ),
+        "receivers": f"{options.receivers} on distinct ports; one trigger each per order",
+        "delivery timeout": f"{options.http_timeout:g} s (the hanging receiver's cost)",
+        "destination limit": f"{limit} (POSTBACKS_DESTINATION_CONCURRENCY), wait "
+        f"{settings.POSTBACKS_DESTINATION_WAIT:g} s",
+    }
+    for run_ in runs:
+        progress(f"fairness: {run_.name}")
+        _fairness_run(run_, options, progress)
+    return environment, runs
+
+
+def _fairness_run(
+    run_: FairnessRun, options: FairnessOptions, progress: Callable[[str], None]
+) -> None:
+    deadline = time.monotonic() + options.timeout
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pb-fairness-")))
+        stats_dir = folder / "stats"
+        stats_dir.mkdir()
+        stack.enter_context(_benchmark_queue())
+        receiver = stack.enter_context(
+            ReceiverProcess(ports=options.receivers, hanging=run_.hanging)
+        )
+        urls = [receiver.url("/fairness", port) for port in receiver.ports]
+        fixture = _create_fixture(urls, options.orders)
+        stack.callback(_remove_fixture, fixture)
+        healthy = receiver.ports[: options.receivers - 1]  # healthy in every run
+        with ExitStack() as running:
+            _start_workers(
+                running,
+                folder,
+                stats_dir,
+                options,
+                POSTBACKS_HTTP_TIMEOUT=str(options.http_timeout),
+                POSTBACKS_DESTINATION_CONCURRENCY=str(run_.destination_concurrency),
+            )
+            burst = _fire_burst(fixture.orders, options.clients, deadline)
+            run_.fire_seconds = burst.seconds
+            run_.expected = len(burst.committed) * len(healthy)
+            received = receiver.wait_for(
+                run_.expected,
+                deadline,
+                lambda n: progress(f"received {n}/{run_.expected} at the healthy receivers"),
+                ports=healthy,
+            )
+            run_.timed_out = received < run_.expected or len(burst.committed) < options.orders
+            # Workers stop first, each finishing (timing out) the request in hand.
+        counts = _worker_queries(stats_dir)
+        run_.tasks = sum(n for sql, n in counts.items() if _is_claim(sql))
+        postbacks = _postbacks(fixture)
+        run_.postbacks = len(postbacks)
+        order_of = _order_of_webhooks(postbacks)
+        receipts = [r for r in receiver.receipts if r.port in healthy]
+        run_.received = len(receipts)
+        run_.last_received = sum(r.port == receiver.ports[-1] for r in receiver.receipts)
+        committed = burst.committed
+        run_.latencies = [
+            r.received_at - committed[order_of[r.webhook_id]]
+            for r in receipts
+            if order_of.get(r.webhook_id) in committed
+        ]
+        if receipts and committed:
+            run_.delivery_seconds = max(r.received_at for r in receipts) - min(committed.values())
+
+
+def _is_claim(sql: str) -> bool:
+    """The claim that starts every delivery task, waits for a slot included."""
+    return sql.startswith('UPDATE "delivery_postback" SET "claimed_until" = %s WHERE')
+
+
+def format_fairness(environment: dict[str, str], runs: list[FairnessRun]) -> str:
+    """The fairness runs side by side: the healthy receivers' latency, and its p99 against
+    the baseline's (the target is within 2x)."""
+    lines = ["Environment"]
+    lines += [f"  {name:<22} {value}" for name, value in environment.items()]
+    baseline = runs[0].percentile(0.99)
+    for run_ in runs:
+        p99 = run_.percentile(0.99)
+        lines += ["", f"Run: {run_.name}" + ("  (TIMED OUT: partial figures)" * run_.timed_out)]
+        rows = [
+            ("destination limit", str(run_.destination_concurrency or "none")),
+            (
+                "healthy deliveries",
+                f"{run_.received}/{run_.expected} in {run_.delivery_seconds:.2f} s",
+            ),
+            (
+                "requests to the last",
+                f"{run_.last_received}" + (" (it hangs: each one timed out)" * run_.hanging),
+            ),
+            ("delivery tasks run", f"{run_.tasks} for {run_.postbacks} postbacks"),
+            ("healthy latency p50", f"{1000 * run_.percentile(0.50):.0f} ms"),
+            ("healthy latency p95", f"{1000 * run_.percentile(0.95):.0f} ms"),
+            ("healthy latency p99", f"{1000 * p99:.0f} ms"),
+            ("healthy p99 ratio", f"{p99 / baseline:.2f} x the baseline's (target: <= 2)"),
+        ]
+        lines += [f"  {name:<22} {value}" for name, value in rows]
+    return "\n".join(lines)
+
+
 def format_report(report: Report, top_statements: int = 12) -> str:
     """The report as the command prints it: environment, figures, the SQL behind a delivery."""
     lines = ["Environment"]
@@ -447,7 +707,15 @@ def format_report(report: Report, top_statements: int = 12) -> str:
         (
             "per status change",
             f"{report.driver_queries / (report.status_changes or 1):.1f} queries, "
-            f"{1000 * report.fire_seconds / (report.status_changes or 1):.1f} ms",
+            f"{1000 * report.fire_request_seconds / (report.status_changes or 1):.1f} ms "
+            f"(in the burst, beside the workers)",
+        ),
+        *(
+            (
+                f"status change, M={count}",
+                f"{queries:.1f} queries, {ms:.1f} ms (alone, no worker running)",
+            )
+            for count, (queries, ms) in sorted(report.cost.items())
         ),
         ("deliveries", f"{deliveries}/{report.expected} in {report.delivery_seconds:.2f} s"),
         ("duplicates received", str(report.duplicates)),
@@ -463,6 +731,7 @@ def format_report(report: Report, top_statements: int = 12) -> str:
             f"{total_kib / 1024:.0f} MiB (main {main_kib / 1024:.0f} MiB + "
             f"{children} child(ren); VmHWM summed, shared pages counted in each)",
         ),
+        ("firing process RSS", f"{report.firing_peak_rss_kib / 1024:.0f} MiB (peak, VmHWM)"),
         ("queries per delivery", f"{statements.total() / per_delivery:.1f} (in the workers)"),
         ("connections/delivery", f"{connections / per_delivery:.2f} (database connections opened)"),
     ]

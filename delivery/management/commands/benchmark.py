@@ -4,10 +4,18 @@ The work is in ``delivery.benchmark``; this command only reads options and print
 """
 
 import sys
+from dataclasses import fields
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from delivery.benchmark import Options, format_report, run
+from delivery.benchmark import (
+    FairnessOptions,
+    Options,
+    format_fairness,
+    format_report,
+    run,
+    run_fairness,
+)
 
 
 class Command(BaseCommand):
@@ -15,46 +23,59 @@ class Command(BaseCommand):
         "Fire N order status changes fanning out to M triggers each, through real Celery "
         "workers, to a receiver on 127.0.0.1; print deliveries/s, latency from commit to "
         "receipt, peak worker memory, queries per delivery and the no-op task rate of the "
-        "same workers. Uses the configured database and broker; deletes its data afterwards."
+        "same workers; or, with --scenario fairness, the healthy receivers' latency when one "
+        "of them hangs. Uses the configured database and broker; deletes its data afterwards."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        defaults = Options()
-        parser.add_argument("--orders", type=int, default=defaults.orders, help="N")
-        parser.add_argument("--triggers", type=int, default=defaults.triggers, help="M")
-        parser.add_argument("--workers", type=int, default=defaults.workers)
-        parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
-        parser.add_argument("--pool", choices=["prefork", "threads", "solo"], default="prefork")
+        # Unset options take the scenario's defaults (Options, FairnessOptions).
         parser.add_argument(
-            "--clients",
-            type=int,
-            default=defaults.clients,
-            help="threads firing status changes at once",
+            "--scenario",
+            choices=["throughput", "fairness"],
+            default="throughput",
+            help="throughput: N x M deliveries against the no-op rate; fairness: the same "
+            "burst to R receivers all healthy, with one hanging, and without the limit",
         )
-        parser.add_argument("--noop-tasks", type=int, help="no-op tasks to time (default: N x M)")
+        parser.add_argument("--orders", type=int, help="N")
+        parser.add_argument("--triggers", type=int, help="M (throughput)")
+        parser.add_argument("--receivers", type=int, help="R (fairness)")
+        parser.add_argument("--workers", type=int)
+        parser.add_argument("--concurrency", type=int)
+        parser.add_argument("--pool", choices=["prefork", "threads", "solo"])
+        parser.add_argument("--clients", type=int, help="threads firing status changes at once")
+        parser.add_argument(
+            "--noop-tasks", type=int, help="no-op tasks to time (throughput; default: N x M)"
+        )
+        parser.add_argument(
+            "--http-timeout",
+            type=float,
+            help="the workers' POSTBACKS_HTTP_TIMEOUT, how long the hanging receiver holds "
+            "each request (fairness)",
+        )
         parser.add_argument(
             "--timeout",
             type=float,
-            default=defaults.timeout,
-            help="seconds after which both phases stop, finished or not",
+            help="seconds after which a run stops, finished or not (fairness: each of three)",
         )
 
     def handle(self, *args, **options) -> None:
-        for name in ("orders", "triggers", "workers", "concurrency", "clients"):
-            if options[name] < 1:
+        fairness = options["scenario"] == "fairness"
+        names = [field.name for field in fields(FairnessOptions if fairness else Options)]
+        given = {name: options[name] for name in names if options.get(name) is not None}
+        counts = ("orders", "triggers", "receivers", "workers", "concurrency", "clients")
+        for name in counts:
+            if name in given and given[name] < 1:
                 self.stderr.write(f"--{name} must be at least 1")
                 sys.exit(2)
-        report = run(
-            Options(
-                orders=options["orders"],
-                triggers=options["triggers"],
-                workers=options["workers"],
-                concurrency=options["concurrency"],
-                pool=options["pool"],
-                clients=options["clients"],
-                noop_tasks=options["noop_tasks"],
-                timeout=options["timeout"],
-            ),
-            progress=lambda message: self.stderr.write(f"benchmark: {message}"),
-        )
-        self.stdout.write(format_report(report))
+        if fairness:
+            if given.get("receivers", 2) < 2:
+                self.stderr.write("--receivers must be at least 2: one hangs, others measure")
+                sys.exit(2)
+            self.stdout.write(
+                format_fairness(*run_fairness(FairnessOptions(**given), self._progress))
+            )
+        else:
+            self.stdout.write(format_report(run(Options(**given), self._progress)))
+
+    def _progress(self, message: str) -> None:
+        self.stderr.write(f"benchmark: {message}")
