@@ -16,7 +16,7 @@ from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
 from templates_app.rendering import RenderedMessage
-from triggers.masking import mask_value
+from triggers.masking import HIDDEN, mask_value
 from triggers.models import Trigger
 from triggers.recipients import render_recipients
 
@@ -63,7 +63,7 @@ def masked_headers(trigger: Trigger, headers: dict[str, str]) -> dict[str, str]:
     shown = {}
     for name, value in headers.items():
         if name.lower() == "authorization":
-            value = value.split(" ", 1)[0] + " ****"
+            value = f"{value.split(' ', 1)[0]} {HIDDEN}"
         elif name.lower() in custom:
             value = mask_value(value)
         shown[name] = value

@@ -247,9 +247,8 @@ def deliver(
     if blocker is not None:
         # Not an attempt: wait for the earlier postback, which releases this one when it
         # settles. The sweep is the safety net if that message is lost.
-        _release(
-            postback, next_attempt_at=max(blocker.next_attempt_at or timezone.now(), timezone.now())
-        )
+        now = timezone.now()
+        _release(postback, next_attempt_at=max(blocker.next_attempt_at or now, now))
         return None
 
     destination = None

@@ -167,26 +167,26 @@ def send_webhook(request: WebhookRequest) -> TransportResult:
             duration_ms=_elapsed_ms(started),
         )
     except _TotalTimeout:
-        return _timeout(started, f"The receiver did not finish answering within {total:g} s.")
-    except requests.RequestException as error:
-        if isinstance(error, requests.Timeout) or "Read timed out" in str(error):
-            return _timeout(started, _network_error(error))
         return TransportResult(
             delivered=False,
             temporary=True,
+            timed_out=True,
+            error=f"The receiver did not finish answering within {total:g} s.",
+            duration_ms=_elapsed_ms(started),
+        )
+    except requests.RequestException as error:
+        return TransportResult(
+            delivered=False,
+            temporary=True,
+            timed_out=_timed_out(error),
             error=_network_error(error),
             duration_ms=_elapsed_ms(started),
         )
 
 
-def _timeout(started: float, error: str) -> TransportResult:
-    return TransportResult(
-        delivered=False,
-        temporary=True,
-        timed_out=True,
-        error=error,
-        duration_ms=_elapsed_ms(started),
-    )
+def _timed_out(error: requests.RequestException) -> bool:
+    # A read timeout while streaming the body arrives as a ConnectionError wrapping urllib3's.
+    return isinstance(error, requests.Timeout) or "Read timed out" in str(error)
 
 
 def _http_status_error(status: int) -> str:
@@ -200,7 +200,7 @@ def _network_error(error: requests.RequestException) -> str:
     text = str(error)
     if isinstance(error, requests.ConnectTimeout):
         return "Timed out connecting to the receiver."
-    if isinstance(error, requests.Timeout) or "Read timed out" in text:
+    if _timed_out(error):
         timeout = settings.POSTBACKS_HTTP_TIMEOUT
         return f"The receiver did not answer within {timeout:g} s (timeout)."
     if isinstance(error, requests.exceptions.SSLError):

@@ -10,6 +10,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from postbacks_site.admin_tools import set_active_each
 
 from . import services
+from .downloads import lookup_csv_response
 from .forms import LookupCsvImportForm, RenderForm, RenderInputForm
 from .models import LookupEntry, LookupTable, Template
 from .rendering import part_format
@@ -136,9 +137,4 @@ class LookupTableAdmin(admin.ModelAdmin):
         table = get_object_or_404(LookupTable, pk=object_id)
         if not self.has_view_or_change_permission(request, table):
             raise PermissionDenied
-        response = HttpResponse(
-            services.export_lookup_csv(table), content_type="text/csv; charset=utf-8"
-        )
-        filename = f"lookup-{table.template_field}-{table.pk}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return lookup_csv_response(table)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from postbacks_site.api import ChangePermission
 
 from . import services
+from .downloads import lookup_csv_response
 from .models import LookupEntry, LookupTable, Template
 from .serializers import (
     LookupCsvImportResultSerializer,
@@ -85,13 +86,7 @@ class LookupTableViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], url_path="export-csv")
     def export_csv(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The table's rows as a key,value CSV file, the format import takes."""
-        table = self.get_object()
-        response = HttpResponse(
-            services.export_lookup_csv(table), content_type="text/csv; charset=utf-8"
-        )
-        filename = f"lookup-{table.template_field}-{table.pk}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return lookup_csv_response(self.get_object())
 
 
 class LookupEntryViewSet(viewsets.ModelViewSet):

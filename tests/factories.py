@@ -78,3 +78,13 @@ def use_mail_server(port: int, security: str = "none", **fields) -> WorkspaceSet
     workspace.full_clean()
     workspace.save()
     return workspace
+
+
+def shipped_postback(url: str, **trigger_fields):  # type: ignore[no-untyped-def]
+    """The one postback of a new customer's order created shipped, with a trigger to ``url``."""
+    from delivery.models import Postback
+
+    customer = make_customer()
+    make_trigger(customer, url=url, **trigger_fields)
+    make_order(customer, status=OrderStatus.SHIPPED)
+    return Postback.objects.select_related("trigger").get()

@@ -6,22 +6,14 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from customers.events import OrderStatus
 from delivery import services
 from delivery.models import DeliveryAttempt, Postback
 from delivery.tasks import deliver_postback
 from templates_app.models import Template
 
-from .factories import make_customer, make_order, make_template, make_trigger
+from .factories import make_template, shipped_postback
 
 pytestmark = pytest.mark.django_db
-
-
-def shipped_postback(url: str, **trigger_fields) -> Postback:
-    customer = make_customer()
-    make_trigger(customer, url=url, **trigger_fields)
-    make_order(customer, status=OrderStatus.SHIPPED)
-    return Postback.objects.get()
 
 
 def test_a_postback_is_delivered_once(receiver, published):

@@ -7,7 +7,6 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers.events import OrderStatus
 from delivery import services
 from delivery.alerts import send_alert_now
 from delivery.models import DeliveryAttempt, Postback, WorkspaceSettings
@@ -16,7 +15,7 @@ from delivery.tasks import deliver_postback, send_alert
 from delivery.transports import _retry_after
 from triggers.models import Trigger
 
-from .factories import make_customer, make_order, make_template, make_trigger
+from .factories import make_customer, make_template, shipped_postback
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +28,6 @@ def no_queue(monkeypatch, settings):
     monkeypatch.setattr(send_alert, "delay", send_alert_now)
     settings.POSTBACKS_RETRY_JITTER = 0
     settings.POSTBACKS_RETRY_SCHEDULE = [5, 300, 1800]
-
-
-def shipped_postback(url: str, **trigger_fields) -> Postback:
-    customer = make_customer()
-    make_trigger(customer, url=url, **trigger_fields)
-    make_order(customer, status=OrderStatus.SHIPPED)
-    return Postback.objects.select_related("trigger").get()
 
 
 # --- the schedule -----------------------------------------------------------------------

@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
 
-from delivery.envelopes import masked_headers
 from postbacks_site.api import ModelCleanSerializer
 
 from . import services
+from .masking import masked_header_pairs
 from .models import Trigger
 
 
@@ -68,7 +68,7 @@ class TriggerSerializer(ModelCleanSerializer):
         }
 
     def get_custom_headers_masked(self, trigger: Trigger) -> dict[str, str]:
-        return masked_headers(trigger, dict(trigger.header_pairs()))
+        return dict(masked_header_pairs(trigger))
 
     def get_auth_secret_set(self, trigger: Trigger) -> bool:
         return bool(trigger.auth_secret)
